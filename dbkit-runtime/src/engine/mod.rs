@@ -1,0 +1,148 @@
+//! Engines: the pooled connections of one backend, built from a [`DatabaseConfig`].
+//!
+//! Each backend module turns the shared settings into its driver's pool (max connections =
+//! `pool_size + max_overflow`, acquire timeout = `pool_timeout`, max lifetime = `pool_recycle`,
+//! test-before-acquire = `pool_pre_ping`, idle timeout) plus its own tuning, documented there.
+
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
+use crate::{Backend, DatabaseConfig, Error, Result};
+
+/// A backend's pool.
+#[derive(Debug, Clone)]
+#[doc(hidden)] // `pub` only so the sealed `SqlDriver` can name it; the module is private.
+pub enum Engine {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+/// Which product answers on a MySQL connection: they differ in SQL (MariaDB has `RETURNING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MySqlFlavor {
+    /// Oracle MySQL.
+    MySql,
+    /// MariaDB.
+    MariaDb,
+}
+
+/// What is known about the server once connected.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerInfo {
+    pub(crate) version: String,
+    pub(crate) mysql_flavor: Option<MySqlFlavor>,
+}
+
+impl Engine {
+    /// Opens the pool and makes the first connection, so a bad address or password fails here.
+    pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
+        config.validate()?;
+        let backend = config.backend();
+        if !backend.is_enabled() {
+            return Err(Error::BackendNotEnabled { backend });
+        }
+        let connect = async {
+            match backend {
+                #[cfg(feature = "sqlite")]
+                Backend::Sqlite => sqlite::connect(config).await,
+                #[cfg(feature = "postgres")]
+                Backend::Postgres => postgres::connect(config).await,
+                #[cfg(feature = "mysql")]
+                Backend::MySql => mysql::connect(config).await,
+                _ => Err(Error::BackendNotEnabled { backend }),
+            }
+        };
+        let timeout = config.get_connect_timeout();
+        match tokio::time::timeout(timeout, connect).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { database: String::new(), what: "the first connection", elapsed: timeout }),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Engine::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            Engine::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Connections open, and of those idle.
+    pub(crate) fn pool_counts(&self) -> (u32, u32) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Engine::Sqlite(p) => (p.size(), p.num_idle() as u32),
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(p) => (p.size(), p.num_idle() as u32),
+            #[cfg(feature = "mysql")]
+            Engine::MySql(p) => (p.size(), p.num_idle() as u32),
+        }
+    }
+
+    /// Runs the backend's cheapest round trip.
+    pub(crate) async fn ping(&self) -> Result<()> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Engine::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            #[cfg(feature = "mysql")]
+            Engine::MySql(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+        }
+        Ok(())
+    }
+
+    /// Asks the server for its version.
+    pub(crate) async fn server_version(&self) -> Result<String> {
+        Ok(match self {
+            #[cfg(feature = "sqlite")]
+            Engine::Sqlite(p) => sqlx::query_scalar("SELECT sqlite_version()").fetch_one(p).await?,
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(p) => sqlx::query_scalar("SHOW server_version").fetch_one(p).await?,
+            #[cfg(feature = "mysql")]
+            Engine::MySql(p) => sqlx::query_scalar("SELECT VERSION()").fetch_one(p).await?,
+        })
+    }
+
+    /// Closes idle connections now and waits for the others to be returned, then closes them.
+    pub(crate) async fn close(&self) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Engine::Sqlite(p) => p.close().await,
+            #[cfg(feature = "postgres")]
+            Engine::Postgres(p) => p.close().await,
+            #[cfg(feature = "mysql")]
+            Engine::MySql(p) => p.close().await,
+        }
+    }
+}
+
+/// Applies the settings every sqlx pool shares.
+#[cfg(feature = "_sql")]
+pub(crate) fn pool_options<DB: sqlx::Database>(config: &DatabaseConfig) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(config.max_connections())
+        .min_connections(config.get_pool_size().min(config.max_connections()))
+        .acquire_timeout(config.get_pool_timeout())
+        .max_lifetime(config.get_pool_recycle())
+        .idle_timeout(config.get_idle_timeout())
+        .test_before_acquire(config.get_pool_pre_ping())
+}
+
+/// Applies statement logging: every statement at INFO when `echo` is on; otherwise sqlx's defaults
+/// (DEBUG, and WARN for statements slower than a second).
+#[cfg(feature = "_sql")]
+pub(crate) fn log_options<O: sqlx::ConnectOptions>(options: O, config: &DatabaseConfig) -> O {
+    if config.get_echo() { options.log_statements(log::LevelFilter::Info) } else { options }
+}

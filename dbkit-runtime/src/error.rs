@@ -1,0 +1,198 @@
+//! dbkit's error type and the categories that drive retry and alerting.
+
+use std::fmt;
+
+use crate::{Backend, ConfigError};
+
+/// `Result` with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure an [`Error`] is, as far as a caller deciding what to do next cares.
+///
+/// See [`Error::category`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCategory {
+    /// Likely to succeed if tried again as is: a deadlock, a serialization failure, a server that is
+    /// starting up or shedding load.
+    Transient,
+    /// Will fail again however often it is tried: bad SQL, a missing table, a permission problem,
+    /// a misconfiguration.
+    Permanent,
+    /// A limit on time ran out: waiting for a pooled connection, a statement timeout, a lock wait.
+    Timeout,
+    /// The connection to the server could not be made or was lost.
+    Connection,
+    /// The data broke a constraint: a unique key clash, a foreign key with no parent, a NOT NULL
+    /// column left empty, a failed CHECK.
+    Integrity,
+    /// None of the above could be told from the error.
+    Unknown,
+}
+
+impl ErrorCategory {
+    /// The category's name in lower case, as used in logs and metrics labels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCategory::Transient => "transient",
+            ErrorCategory::Permanent => "permanent",
+            ErrorCategory::Timeout => "timeout",
+            ErrorCategory::Connection => "connection",
+            ErrorCategory::Integrity => "integrity",
+            ErrorCategory::Unknown => "unknown",
+        }
+    }
+
+    /// Whether an operation that failed this way may succeed if tried again.
+    pub const fn is_retryable(self) -> bool {
+        matches!(self, ErrorCategory::Transient | ErrorCategory::Timeout | ErrorCategory::Connection)
+    }
+}
+
+impl fmt::Display for ErrorCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong in dbkit.
+///
+/// Every variant can be classified with [`Error::category`]. Messages never contain a password or
+/// a URL with credentials.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is missing or malformed; the message names the variable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// The configuration names a backend this build of dbkit was compiled without.
+    #[error("the {backend} backend is not enabled: add the `{}` feature to the `dbkit` dependency", backend.feature())]
+    BackendNotEnabled {
+        /// The backend asked for.
+        backend: Backend,
+    },
+
+    /// Connecting to a database failed.
+    #[error("cannot connect to database `{database}`: {source}")]
+    Connect {
+        /// The database's registered name.
+        database: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// Several databases failed to connect; each error names its database.
+    #[error("{} databases failed to connect: {}", errors.len(), errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    ConnectAll {
+        /// One [`Error::Connect`] per database that failed.
+        errors: Vec<Error>,
+    },
+
+    /// No database is registered under the name asked for.
+    #[error("no database named `{name}` is registered; registered: {}", list_or_none(.registered))]
+    UnknownDatabase {
+        /// The name asked for.
+        name: String,
+        /// The names that are registered, sorted.
+        registered: Vec<String>,
+    },
+
+    /// A database is already registered under this name.
+    #[error("a database named `{name}` is already registered")]
+    AlreadyRegistered {
+        /// The name.
+        name: String,
+    },
+
+    /// A database was registered but [`DatabaseManager::connect_all`](crate::DatabaseManager::connect_all)
+    /// has not connected it yet.
+    #[error("database `{name}` is registered but not connected: call `connect_all` first")]
+    NotConnected {
+        /// The database's registered name.
+        name: String,
+    },
+
+    /// A repository or query for one backend was used with a database of another.
+    #[error("{what} needs a {expected} database, but `{database}` is {actual}")]
+    BackendMismatch {
+        /// What was called, for example `UserRepository`.
+        what: &'static str,
+        /// The backend it was generated for.
+        expected: Backend,
+        /// The backend of the database it was given.
+        actual: Backend,
+        /// The database's name.
+        database: String,
+    },
+
+    /// The database is draining or closed and hands out no new sessions.
+    #[error("database `{database}` is {state}: no new sessions are handed out")]
+    Unavailable {
+        /// The database's name.
+        database: String,
+        /// `draining` or `closed`.
+        state: &'static str,
+    },
+
+    /// Waiting for a connection took longer than allowed.
+    #[error("timed out after {elapsed:?} waiting for {what} on database `{database}`")]
+    Timeout {
+        /// The database's name.
+        database: String,
+        /// What was waited for.
+        what: &'static str,
+        /// How long was waited.
+        elapsed: std::time::Duration,
+    },
+
+    /// An error from sqlx (SQLite, PostgreSQL, MySQL/MariaDB).
+    #[cfg(feature = "_sql")]
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+
+    /// An error from the `clickhouse` crate.
+    #[cfg(feature = "clickhouse")]
+    #[error("clickhouse: {0}")]
+    ClickHouse(#[from] clickhouse::error::Error),
+
+    /// An error from the `oracle` crate.
+    #[cfg(feature = "oracle")]
+    #[error("oracle: {0}")]
+    Oracle(#[from] oracle::Error),
+
+    /// An error from the `redis` crate.
+    #[cfg(feature = "redis")]
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+
+    /// A value could not be decoded into the Rust type asked for.
+    #[error("cannot decode column `{column}`: {message}")]
+    Decode {
+        /// The column.
+        column: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl Error {
+    /// What kind of failure this is. See [`crate::classify`] for how each backend's errors map.
+    pub fn category(&self) -> ErrorCategory {
+        crate::classify::category(self)
+    }
+
+    /// Whether the operation that failed may succeed if tried again
+    /// (its category is transient, timeout or connection).
+    pub fn is_retryable(&self) -> bool {
+        self.category().is_retryable()
+    }
+}

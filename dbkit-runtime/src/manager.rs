@@ -1,0 +1,266 @@
+//! [`DatabaseManager`]: the application's registry of named databases.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use crate::config::env::Env;
+use crate::session::DatabaseState;
+use crate::{Backend, Database, DatabaseConfig, Error, Result};
+
+/// The registry of an application's databases, by name.
+///
+/// The application owns it (there is no global instance) and passes it, or the [`Database`]s it
+/// hands out, to whatever needs them; a repository finds its database here by name with
+/// `XRepository::from_manager(&manager)`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+/// use dbkit_runtime::{DatabaseConfig, DatabaseManager};
+///
+/// let manager = DatabaseManager::new();
+/// manager.register("sqlite", DatabaseConfig::sqlite_memory())?;
+/// manager.register("cache", DatabaseConfig::from_url("sqlite::memory:")?)?;
+/// manager.connect_all().await?;
+/// assert!(manager.health().await.is_healthy());
+///
+/// let err = manager.get("orders").unwrap_err();
+/// assert_eq!(err.to_string(), "no database named `orders` is registered; registered: `cache`, `sqlite`");
+/// manager.disconnect_all().await;
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct DatabaseManager {
+    entries: RwLock<BTreeMap<String, Entry>>,
+}
+
+struct Entry {
+    config: DatabaseConfig,
+    database: Option<Database>,
+}
+
+impl DatabaseManager {
+    /// An empty registry.
+    pub fn new() -> Self {
+        DatabaseManager::default()
+    }
+
+    /// A registry of the databases the environment configures (process environment, over
+    /// `.env.<APP_ENV>`, over `.env`, all read from the current directory). Nothing is connected
+    /// yet: call [`connect_all`](DatabaseManager::connect_all).
+    ///
+    /// Which names are registered, and from which variables, is described in
+    /// [`config::env`](crate::config::env).
+    pub fn from_env() -> Result<Self> {
+        DatabaseManager::from_env_source(&Env::load()?)
+    }
+
+    /// Like [`from_env`](DatabaseManager::from_env), from an explicit set of variables.
+    pub fn from_env_source(env: &Env) -> Result<Self> {
+        let manager = DatabaseManager::new();
+        for (name, config) in crate::config::env::databases(env)? {
+            manager.register(&name, config)?;
+        }
+        Ok(manager)
+    }
+
+    /// Registers a database under `name`. Fails if the name is taken.
+    pub fn register(&self, name: &str, config: DatabaseConfig) -> Result<()> {
+        let mut entries = self.entries.write().expect("registry lock poisoned");
+        if entries.contains_key(name) {
+            return Err(Error::AlreadyRegistered { name: name.to_owned() });
+        }
+        entries.insert(name.to_owned(), Entry { config, database: None });
+        Ok(())
+    }
+
+    /// Registers an already connected database under its own name.
+    pub fn insert(&self, database: Database) -> Result<()> {
+        let mut entries = self.entries.write().expect("registry lock poisoned");
+        let name = database.name().to_owned();
+        if entries.contains_key(&name) {
+            return Err(Error::AlreadyRegistered { name });
+        }
+        entries.insert(name, Entry { config: database.config().clone(), database: Some(database) });
+        Ok(())
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.read().expect("registry lock poisoned").keys().cloned().collect()
+    }
+
+    /// The registered configuration of `name`.
+    pub fn config(&self, name: &str) -> Result<DatabaseConfig> {
+        let entries = self.entries.read().expect("registry lock poisoned");
+        entries.get(name).map(|e| e.config.clone()).ok_or_else(|| unknown(name, &entries))
+    }
+
+    /// Connects every registered database that is not connected yet, all at once.
+    ///
+    /// When some fail, the others stay connected and the error names each database that failed
+    /// ([`Error::Connect`] for one, [`Error::ConnectAll`] for several); calling `connect_all` again
+    /// retries only those.
+    pub async fn connect_all(&self) -> Result<()> {
+        let pending: Vec<(String, DatabaseConfig)> = {
+            let entries = self.entries.read().expect("registry lock poisoned");
+            entries
+                .iter()
+                .filter(|(_, e)| e.database.is_none())
+                .map(|(name, e)| (name.clone(), e.config.clone()))
+                .collect()
+        };
+        let results = join_all(pending.into_iter().map(|(name, config)| async move {
+            let result = Database::connect_named(&name, config).await;
+            (name, result)
+        }))
+        .await;
+        let mut errors = Vec::new();
+        {
+            let mut entries = self.entries.write().expect("registry lock poisoned");
+            for (name, result) in results {
+                match result {
+                    Ok(database) => {
+                        if let Some(entry) = entries.get_mut(&name) {
+                            entry.database = Some(database);
+                        }
+                    }
+                    Err(source) => {
+                        tracing::error!(database = %name, error = %source, "connect failed");
+                        errors.push(Error::Connect { database: name, source: Box::new(source) });
+                    }
+                }
+            }
+        }
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::ConnectAll { errors }),
+        }
+    }
+
+    /// The connected database registered as `name`.
+    ///
+    /// An unknown name is an error that lists the registered ones; a known one that is not
+    /// connected is [`Error::NotConnected`].
+    pub fn get(&self, name: &str) -> Result<Database> {
+        let entries = self.entries.read().expect("registry lock poisoned");
+        match entries.get(name) {
+            Some(Entry { database: Some(db), .. }) => Ok(db.clone()),
+            Some(_) => Err(Error::NotConnected { name: name.to_owned() }),
+            None => Err(unknown(name, &entries)),
+        }
+    }
+
+    /// The connected databases.
+    pub fn databases(&self) -> Vec<Database> {
+        let entries = self.entries.read().expect("registry lock poisoned");
+        entries.values().filter_map(|e| e.database.clone()).collect()
+    }
+
+    /// Checks every registered database at once.
+    pub async fn health(&self) -> HealthReport {
+        let targets: Vec<(String, Backend, Option<Database>)> = {
+            let entries = self.entries.read().expect("registry lock poisoned");
+            entries.iter().map(|(n, e)| (n.clone(), e.config.backend(), e.database.clone())).collect()
+        };
+        let databases = join_all(targets.into_iter().map(|(name, backend, database)| async move {
+            let started = Instant::now();
+            let status = match database {
+                None => HealthStatus::NotConnected,
+                Some(db) => match db.state() {
+                    DatabaseState::Draining => HealthStatus::Draining,
+                    DatabaseState::Closed => HealthStatus::Closed,
+                    DatabaseState::Open => match db.health_check().await {
+                        Ok(()) => HealthStatus::Healthy,
+                        Err(e) => HealthStatus::Unhealthy { category: e.category(), error: e.to_string() },
+                    },
+                },
+            };
+            DatabaseHealth { name, backend, status, latency: started.elapsed() }
+        }))
+        .await;
+        HealthReport { databases }
+    }
+
+    /// Closes every connected database at once. They stay registered: `connect_all` reconnects them.
+    pub async fn disconnect_all(&self) {
+        let databases: Vec<Database> = {
+            let mut entries = self.entries.write().expect("registry lock poisoned");
+            entries.values_mut().filter_map(|e| e.database.take()).collect()
+        };
+        join_all(databases.iter().map(Database::close)).await;
+    }
+}
+
+fn unknown(name: &str, entries: &BTreeMap<String, Entry>) -> Error {
+    Error::UnknownDatabase { name: name.to_owned(), registered: entries.keys().cloned().collect() }
+}
+
+impl fmt::Debug for DatabaseManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries = self.entries.read().expect("registry lock poisoned");
+        let mut map = f.debug_map();
+        for (name, entry) in entries.iter() {
+            map.entry(name, &format_args!("{} ({})", entry.config.redacted_url(),
+                if entry.database.is_some() { "connected" } else { "not connected" }));
+        }
+        map.finish()
+    }
+}
+
+/// The health of every registered database, from [`DatabaseManager::health`].
+#[derive(Debug, Clone)]
+pub struct HealthReport {
+    /// One entry per registered database, by name.
+    pub databases: Vec<DatabaseHealth>,
+}
+
+impl HealthReport {
+    /// Whether every database is connected, open and answering.
+    pub fn is_healthy(&self) -> bool {
+        self.databases.iter().all(|d| d.status == HealthStatus::Healthy)
+    }
+
+    /// The entry for `name`.
+    pub fn get(&self, name: &str) -> Option<&DatabaseHealth> {
+        self.databases.iter().find(|d| d.name == name)
+    }
+}
+
+/// One database's health.
+#[derive(Debug, Clone)]
+pub struct DatabaseHealth {
+    /// The registered name.
+    pub name: String,
+    /// The backend.
+    pub backend: Backend,
+    /// The verdict.
+    pub status: HealthStatus,
+    /// How long the check took.
+    pub latency: Duration,
+}
+
+/// A database's health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HealthStatus {
+    /// Connected, open, and answered `SELECT 1`.
+    Healthy,
+    /// A drain has started; readiness probes should fail.
+    Draining,
+    /// Closed.
+    Closed,
+    /// Registered but not connected.
+    NotConnected,
+    /// The check failed.
+    Unhealthy {
+        /// The classified failure.
+        category: crate::ErrorCategory,
+        /// The error's message.
+        error: String,
+    },
+}

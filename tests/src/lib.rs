@@ -1,0 +1,54 @@
+//! Support for dbkit's integration tests: where the test servers are, and what to do when one is
+//! not configured.
+//!
+//! `scripts/test` starts the servers and exports `DBKIT_TEST_<BACKEND>_URL`. A test asks for its
+//! server with [`server_url`]: when the variable is unset it is skipped with a message, except
+//! under `CI=true`, where it fails, so a CI run can never pass by testing nothing.
+
+use dbkit::Backend;
+
+/// The environment variable that holds the test server URL for `backend`.
+pub fn url_variable(backend: Backend) -> String {
+    format!("DBKIT_TEST_{}_URL", backend.name().to_ascii_uppercase())
+}
+
+/// Whether this is a CI run (`CI=true`), where a missing server is a failure.
+pub fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The URL of the test server for `backend`, or `None` (after printing why) when it is not
+/// configured and this is not CI. Panics under CI when the variable is unset.
+pub fn server_url(backend: Backend) -> Option<String> {
+    if backend == Backend::Sqlite {
+        return Some("sqlite::memory:".to_owned());
+    }
+    let variable = url_variable(backend);
+    match std::env::var(&variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if is_ci() => panic!("{variable} is not set under CI=true: run the tests with scripts/test"),
+        _ => {
+            eprintln!("skipped: {variable} is not set (run the tests with scripts/test)");
+            None
+        }
+    }
+}
+
+/// Connects to the test server for `backend`, or returns `None` when it is not configured (see
+/// [`server_url`]). A configured server that cannot be reached fails the test.
+pub async fn connect(backend: Backend) -> Option<dbkit::Database> {
+    let url = server_url(backend)?;
+    Some(
+        dbkit::Database::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the {backend} test server ({}): {e}", url_variable(backend))),
+    )
+}
+
+/// A name unique to this process and call, for tables and files that tests running in parallel
+/// must not share.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
