@@ -23,6 +23,8 @@ pub mod config;
 mod database;
 mod engine;
 mod error;
+#[doc(hidden)]
+pub mod exec;
 mod manager;
 mod session;
 
