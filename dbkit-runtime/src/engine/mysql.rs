@@ -11,7 +11,7 @@ use std::str::FromStr;
 use sqlx::Executor;
 use sqlx::mysql::MySqlConnectOptions;
 
-use super::{Engine, MySqlFlavor, ServerInfo, log_options, pool_options};
+use super::{Engine, MySqlFlavor, ServerInfo, log_options, pool_options, probe_then_pool};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
 
@@ -41,8 +41,7 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
         options = options.password(password);
     }
     let command_timeout = config.get_command_timeout();
-    let pool = pool_options::<sqlx::MySql>(config)
-        .after_connect(move |conn, _meta| {
+    let pool = pool_options::<sqlx::MySql>(config).after_connect(move |conn, _meta| {
             Box::pin(async move {
                 let strict = format!("SET SESSION sql_mode = CONCAT(@@sql_mode, ',{STRICT_MODES}')");
                 conn.execute(sqlx::AssertSqlSafe(strict)).await?;
@@ -57,10 +56,8 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
                 }
                 Ok(())
             })
-        })
-        .connect_with(log_options(options, config))
-        .await?;
-    let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&pool).await?;
+        });
+    let (pool, version) = probe_then_pool(pool, log_options(options, config), "SELECT VERSION()").await?;
     let flavor = flavor_of(&version);
     Ok((Engine::MySql(pool), ServerInfo { version, mysql_flavor: Some(flavor) }))
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::{Engine, ServerInfo, log_options, pool_options};
+use super::{Engine, ServerInfo, log_options, pool_options, probe_then_pool};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
 
@@ -26,7 +26,7 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     if let Some(timeout) = config.get_command_timeout() {
         options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
     }
-    let pool = pool_options::<sqlx::Postgres>(config).connect_with(log_options(options, config)).await?;
-    let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&pool).await?;
+    let (pool, version) =
+        probe_then_pool(pool_options(config), log_options(options, config), "SHOW server_version").await?;
     Ok((Engine::Postgres(pool), ServerInfo { version, mysql_flavor: None }))
 }
