@@ -70,8 +70,8 @@ impl DatabaseConfig {
         let target = match backend {
             Backend::Sqlite => Target::SqliteMemory,
             _ => Target::Server(
-                Url::parse(&format!("{}://localhost/", server_scheme(backend)))
-                    .expect("a scheme and `localhost` always form a valid URL"),
+                Url::parse(&format!("{}://localhost:{}/", server_scheme(backend), default_port(backend)))
+                    .expect("a scheme, `localhost` and a port always form a valid URL"),
             ),
         };
         DatabaseConfig {
@@ -456,6 +456,17 @@ fn server_scheme(backend: Backend) -> &'static str {
     match backend {
         Backend::ClickHouse => "http",
         other => other.name(),
+    }
+}
+
+/// The port a server listens on unless told otherwise.
+fn default_port(backend: Backend) -> u16 {
+    match backend {
+        Backend::Postgres => 5432,
+        Backend::MySql => 3306,
+        Backend::ClickHouse => 8123,
+        Backend::Oracle => 1521,
+        Backend::Sqlite => 0,
     }
 }
 
