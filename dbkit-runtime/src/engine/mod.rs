@@ -4,8 +4,12 @@
 //! `pool_size + max_overflow`, acquire timeout = `pool_timeout`, max lifetime = `pool_recycle`,
 //! test-before-acquire = `pool_pre_ping`, idle timeout) plus its own tuning, documented there.
 
+#[cfg(feature = "clickhouse")]
+pub(crate) mod clickhouse;
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+#[cfg(feature = "oracle")]
+pub(crate) mod oracle;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
@@ -23,6 +27,10 @@ pub enum Engine {
     Postgres(sqlx::PgPool),
     #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
+    #[cfg(feature = "clickhouse")]
+    ClickHouse(::clickhouse::Client),
+    #[cfg(feature = "oracle")]
+    Oracle(::oracle::pool::Pool),
 }
 
 /// Which product answers on a MySQL connection: they differ in SQL (MariaDB has `RETURNING`).
@@ -57,6 +65,11 @@ impl Engine {
                 Backend::Postgres => postgres::connect(config).await,
                 #[cfg(feature = "mysql")]
                 Backend::MySql => mysql::connect(config).await,
+                #[cfg(feature = "clickhouse")]
+                Backend::ClickHouse => clickhouse::connect(config).await,
+                #[cfg(feature = "oracle")]
+                Backend::Oracle => oracle::connect(config).await,
+                #[allow(unreachable_patterns)] // reachable when a backend's feature is off
                 _ => Err(Error::BackendNotEnabled { backend }),
             }
         };
@@ -75,6 +88,10 @@ impl Engine {
             Engine::Postgres(_) => Backend::Postgres,
             #[cfg(feature = "mysql")]
             Engine::MySql(_) => Backend::MySql,
+            #[cfg(feature = "clickhouse")]
+            Engine::ClickHouse(_) => Backend::ClickHouse,
+            #[cfg(feature = "oracle")]
+            Engine::Oracle(_) => Backend::Oracle,
         }
     }
 
@@ -87,6 +104,11 @@ impl Engine {
             Engine::Postgres(p) => (p.size(), p.num_idle() as u32),
             #[cfg(feature = "mysql")]
             Engine::MySql(p) => (p.size(), p.num_idle() as u32),
+            // hyper's connection pool inside the client is not observable.
+            #[cfg(feature = "clickhouse")]
+            Engine::ClickHouse(_) => (0, 0),
+            #[cfg(feature = "oracle")]
+            Engine::Oracle(p) => oracle::pool_counts(p),
         }
     }
 
@@ -99,6 +121,10 @@ impl Engine {
             Engine::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
             #[cfg(feature = "mysql")]
             Engine::MySql(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            #[cfg(feature = "clickhouse")]
+            Engine::ClickHouse(c) => c.query("SELECT 1").execute().await?,
+            #[cfg(feature = "oracle")]
+            Engine::Oracle(p) => oracle::ping(p).await?,
         }
         Ok(())
     }
@@ -112,6 +138,10 @@ impl Engine {
             Engine::Postgres(p) => sqlx::query_scalar("SHOW server_version").fetch_one(p).await?,
             #[cfg(feature = "mysql")]
             Engine::MySql(p) => sqlx::query_scalar("SELECT VERSION()").fetch_one(p).await?,
+            #[cfg(feature = "clickhouse")]
+            Engine::ClickHouse(c) => c.query("SELECT version()").fetch_one().await?,
+            #[cfg(feature = "oracle")]
+            Engine::Oracle(p) => oracle::server_version(p).await?,
         })
     }
 
@@ -124,6 +154,11 @@ impl Engine {
             Engine::Postgres(p) => p.close().await,
             #[cfg(feature = "mysql")]
             Engine::MySql(p) => p.close().await,
+            // Dropping the last clone of the client closes its HTTP connections.
+            #[cfg(feature = "clickhouse")]
+            Engine::ClickHouse(_) => {}
+            #[cfg(feature = "oracle")]
+            Engine::Oracle(p) => oracle::close(p).await,
         }
     }
 }
@@ -145,7 +180,7 @@ pub(crate) fn pool_options<DB: sqlx::Database>(config: &DatabaseConfig) -> sqlx:
 ///
 /// A pool's own first connect retries refused connections until its acquire timeout, so a typo in a
 /// host name would read as a 30 s timeout; a direct connection fails at once with the real cause.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(feature = "mysql")]
 pub(crate) async fn probe_then_pool<DB: sqlx::Database>(
     pool: sqlx::pool::PoolOptions<DB>,
     options: <DB::Connection as sqlx::Connection>::Options,

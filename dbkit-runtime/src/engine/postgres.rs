@@ -1,13 +1,18 @@
 //! PostgreSQL through sqlx.
 //!
 //! Tuning: `application_name` (shown in `pg_stat_activity`) and `statement_timeout` from
-//! `command_timeout`, both sent as startup parameters so they cost no extra round trip.
+//! `command_timeout`, both sent as startup parameters so they cost no extra round trip. On
+//! PostgreSQL 14 and later, `client_connection_check_interval` too: a statement whose client went
+//! away (a force drain closed its connection) is then aborted within a second instead of running
+//! on — an autocommit write waiting on a lock would otherwise still apply once the lock is freed.
 
 use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::{Engine, ServerInfo, log_options, pool_options, probe_then_pool};
+use sqlx::{ConnectOptions, Connection};
+
+use super::{Engine, ServerInfo, log_options, pool_options};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
 
@@ -26,7 +31,17 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     if let Some(timeout) = config.get_command_timeout() {
         options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
     }
-    let (pool, version) =
-        probe_then_pool(pool_options(config), log_options(options, config), "SHOW server_version").await?;
+    // Probe first, as `probe_then_pool` does, and learn the version the startup parameters depend on.
+    let mut probe = options.connect().await?;
+    let (version, version_num): (String, String) =
+        sqlx::query_as("SELECT current_setting('server_version'), current_setting('server_version_num')")
+            .fetch_one(&mut probe)
+            .await?;
+    probe.close().await?;
+    if version_num.parse::<u32>().is_ok_and(|n| n >= 140_000) {
+        // An older server refuses a startup parameter it does not know, so only send it to 14+.
+        options = options.options([("client_connection_check_interval", "1s")]);
+    }
+    let pool = pool_options(config).connect_lazy_with(log_options(options, config));
     Ok((Engine::Postgres(pool), ServerInfo { version, mysql_flavor: None }))
 }
