@@ -166,6 +166,21 @@ pub enum Error {
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
 
+    /// A write was sent and then the connection was lost (or the call otherwise ended) before the
+    /// server answered: it **may or may not have been applied**, and dbkit did not run it again.
+    ///
+    /// Check whether it took effect (read the row back by its key, for example) before writing
+    /// again; a write that is safe to repeat (an upsert, a delete by key) can simply be retried.
+    /// [`category`](Error::category) is that of `source` (usually
+    /// [`Connection`](ErrorCategory::Connection)), but [`is_retryable`](Error::is_retryable) is
+    /// `false`. See [`crate::retry`].
+    #[error("the write may or may not have been applied: {source} (the outcome is unknown; check before writing again)")]
+    OutcomeUnknown {
+        /// What cut the call short.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A value could not be decoded into the Rust type asked for.
     #[error("cannot decode column `{column}`: {message}")]
     Decode {
@@ -190,9 +205,26 @@ impl Error {
         crate::classify::category(self)
     }
 
-    /// Whether the operation that failed may succeed if tried again
-    /// (its category is transient, timeout or connection).
+    /// Whether the operation that failed may succeed if tried again (its category is transient,
+    /// timeout or connection). [`Error::OutcomeUnknown`] is never retryable: trying again blindly
+    /// could apply a write twice.
     pub fn is_retryable(&self) -> bool {
-        self.category().is_retryable()
+        !self.is_outcome_unknown() && self.category().is_retryable()
+    }
+
+    /// Whether the server reported that the failed statement was undone — its transaction rolled
+    /// back (serialization failure, deadlock) or the statement itself refused before it changed
+    /// anything (lock wait timeout, `NOWAIT`, statement timeout, `SQLITE_BUSY`) — so running it
+    /// again cannot apply it twice.
+    ///
+    /// Only server error codes count, never lost connections. The codes and why each is safe are
+    /// listed in [`classify`](crate::classify#rolled-back-or-not).
+    pub fn is_rolled_back(&self) -> bool {
+        crate::classify::is_rolled_back(self)
+    }
+
+    /// Whether this is [`Error::OutcomeUnknown`]: a write whose outcome is unknown.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
     }
 }
