@@ -1,8 +1,11 @@
 //! [`Database`]: one connected database, its pool, and the sessions it hands out.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::drain::{DatabaseDrain, DrainMode};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
 use crate::session::{DatabaseState, SessionTracker};
 #[cfg(feature = "_sql")]
@@ -99,7 +102,7 @@ impl Database {
                 config,
                 engine,
                 server,
-                tracker: Arc::new(SessionTracker::default()),
+                tracker: Arc::new(SessionTracker::new(name)),
             }),
         })
     }
@@ -137,6 +140,24 @@ impl Database {
     /// Sessions handed out and not yet returned.
     pub fn sessions_in_flight(&self) -> usize {
         self.inner.tracker.in_flight()
+    }
+
+    /// Connections open now, in use or idle. Unlike [`info`](Database::info), no round trip, so it
+    /// also answers for a drained database.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// use dbkit_runtime::{Database, DrainMode};
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// assert_eq!(db.connections_open(), 1);
+    /// db.drain(DrainMode::Graceful, Duration::from_secs(5)).await;
+    /// assert_eq!(db.connections_open(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn connections_open(&self) -> u32 {
+        self.inner.engine.pool_counts().0
     }
 
     /// Runs the backend's cheapest round trip (`SELECT 1`). A draining or closed database is
@@ -180,34 +201,64 @@ impl Database {
     /// Hands out a pooled connection, counted as in flight until dropped.
     ///
     /// Fails with [`Error::BackendMismatch`] when this is not a `DB` database, with
-    /// [`Error::Unavailable`] once a drain has started, and with a timeout when no connection frees
-    /// up within `pool_timeout`.
+    /// [`Error::Unavailable`] once a drain has started (also for a caller that was still waiting
+    /// for a connection when it started), and with a timeout when no connection frees up within
+    /// `pool_timeout`.
     #[cfg(feature = "_sql")]
     pub async fn session<DB: SqlDriver>(&self) -> Result<Session<DB>> {
         let pool = self.sqlx_pool::<DB>("a session")?;
         let in_flight = self.inner.tracker.enter(&self.inner.name)?;
-        let conn = pool.acquire().await?;
+        let conn = pool.acquire().await.map_err(|e| self.closed_pool(e))?;
         Ok(Session::new(conn, in_flight))
     }
 
     /// Begins a transaction on a pooled connection. See [`Transaction`].
+    ///
+    /// Fails like [`session`](Database::session).
     #[cfg(feature = "_sql")]
     pub async fn begin<DB: SqlDriver>(&self) -> Result<Transaction<DB>> {
         let pool = self.sqlx_pool::<DB>("a transaction")?;
         let in_flight = self.inner.tracker.enter(&self.inner.name)?;
-        let tx = pool.begin().await?;
+        let tx = pool.begin().await.map_err(|e| self.closed_pool(e))?;
         Ok(Transaction::new(tx, in_flight))
     }
 
+    /// sqlx's "pool closed" means a drain closed it while we waited: say so as dbkit does.
+    #[cfg(feature = "_sql")]
+    fn closed_pool(&self, error: sqlx::Error) -> Error {
+        match error {
+            sqlx::Error::PoolClosed => self.inner.tracker.unavailable(self.state()),
+            error => Error::Sqlx(error),
+        }
+    }
+
     /// Runs `f` in a transaction: commits when it returns `Ok`, rolls back when it returns `Err`
-    /// (or panics, or its future is dropped). The connection always goes back to the pool.
+    /// (or panics, or its future is dropped). The connection always goes back to the pool (once
+    /// the database is draining, it is closed instead).
+    ///
+    /// `f` runs inside [`cancellable`](Database::cancellable): a
+    /// [`DrainMode::Force`] drain drops it where it stands, rolls the transaction back and returns
+    /// [`Error::Unavailable`].
     #[cfg(feature = "_sql")]
     pub async fn transaction<DB, T>(&self, f: impl AsyncFnOnce(&mut Transaction<DB>) -> Result<T>) -> Result<T>
     where
         DB: SqlDriver,
     {
         let mut tx = self.begin::<DB>().await?;
-        match f(&mut tx).await {
+        let tracker = &self.inner.tracker;
+        let outcome = tokio::select! {
+            biased;
+            () = tracker.cancelled() => None,
+            outcome = f(&mut tx) => Some(outcome),
+        };
+        let Some(outcome) = outcome else {
+            // Not `rollback().await`: the abandoned statement's reply would be waited for first.
+            // Dropping `tx` drops its connection, and the pool is already closed by then, so sqlx
+            // closes it (queuing a ROLLBACK ahead of the close) and the server rolls back.
+            drop(tx);
+            return Err(tracker.unavailable(DatabaseState::Closed));
+        };
+        match outcome {
             Ok(value) => {
                 tx.commit().await?;
                 Ok(value)
@@ -221,20 +272,114 @@ impl Database {
         }
     }
 
+    /// Drains this database: see [`DrainMode`] and the [`drain`](crate::drain) module for what each
+    /// mode guarantees. The state becomes [`DatabaseState::Draining`] before anything else, and
+    /// [`DatabaseState::Closed`] when the drain returns; the report says what was in flight and
+    /// open at the start and at the end, how long it took, and whether it finished within
+    /// `timeout`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// use dbkit_runtime::{Database, DrainMode};
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let session = db.session::<sqlx::Sqlite>().await?;
+    /// let worker = tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(50)).await;
+    ///     drop(session); // the in-flight work finishes
+    /// });
+    /// let report = db.drain(DrainMode::Graceful, Duration::from_secs(5)).await;
+    /// assert_eq!(report.at_start.sessions_in_flight, 1);
+    /// assert_eq!(report.at_end.sessions_in_flight, 0);
+    /// assert!(report.finished_within_timeout);
+    /// # worker.await.unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn drain(&self, mode: DrainMode, timeout: Duration) -> DatabaseDrain {
+        crate::drain::drain(self, mode, timeout).await
+    }
+
+    /// Completes when a [`DrainMode::Force`] drain of this database starts (at once if one has).
+    ///
+    /// For a `tokio::select!` of your own; [`cancellable`](Database::cancellable) is the usual way.
+    /// The future owns what it needs, so it can be moved into a task.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// use dbkit_runtime::{Database, DrainMode};
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let cancelled = db.cancelled();
+    /// db.drain(DrainMode::Force, Duration::from_secs(1)).await;
+    /// cancelled.await; // completes: the drain was a force one
+    /// # Ok(()) }
+    /// ```
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        let tracker = Arc::clone(&self.inner.tracker);
+        async move { tracker.cancelled().await }
+    }
+
+    /// Runs `work` unless a [`DrainMode::Force`] drain of this database starts first: then `work`
+    /// is dropped where it stands (and with it any session or transaction it holds, whose
+    /// connection is closed, so an open transaction rolls back) and the result is
+    /// [`Error::Unavailable`] with state `closed`.
+    ///
+    /// Use it around long work on a session you hold yourself; dbkit cannot interrupt a statement
+    /// on a connection another task owns. [`transaction`](Database::transaction) already runs its
+    /// closure this way.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// use dbkit_runtime::{Database, DrainMode, Error};
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let worker = {
+    ///     let db = db.clone();
+    ///     tokio::spawn(async move {
+    ///         db.cancellable(async {
+    ///             let _session = db.session::<sqlx::Sqlite>().await?;
+    ///             tokio::time::sleep(Duration::from_secs(60)).await; // long work
+    ///             Ok::<_, Error>(())
+    ///         })
+    ///         .await
+    ///     })
+    /// };
+    /// while db.sessions_in_flight() == 0 { tokio::task::yield_now().await; }
+    /// let report = db.drain(DrainMode::Force, Duration::from_secs(5)).await;
+    /// assert!(report.finished_within_timeout);
+    /// assert!(matches!(worker.await.unwrap(), Err(Error::Unavailable { state: "closed", .. })));
+    /// # Ok(()) }
+    /// ```
+    pub async fn cancellable<T, E>(
+        &self,
+        work: impl Future<Output = std::result::Result<T, E>>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<Error>,
+    {
+        let tracker = &self.inner.tracker;
+        tokio::select! {
+            biased;
+            () = tracker.cancelled() => Err(tracker.unavailable(DatabaseState::Closed).into()),
+            result = work => result,
+        }
+    }
+
     /// Stops handing out sessions and closes the pool, waiting for connections in use to be
-    /// returned. Idempotent.
+    /// returned, however long that takes; [`drain`](Database::drain) is the bounded way. Idempotent.
     pub async fn close(&self) {
         self.inner.tracker.set_state(DatabaseState::Closed);
         self.inner.engine.close().await;
         tracing::info!(database = %self.inner.name, "closed");
     }
 
-    #[allow(dead_code)] // used by draining
     pub(crate) fn tracker(&self) -> &Arc<SessionTracker> {
         &self.inner.tracker
     }
 
-    #[allow(dead_code)] // used by draining
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
     }

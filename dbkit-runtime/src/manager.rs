@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use crate::config::env::Env;
+use crate::drain::{DrainMode, DrainReport};
 use crate::session::DatabaseState;
 use crate::{Backend, Database, DatabaseConfig, Error, Result};
 
@@ -52,8 +53,17 @@ impl DatabaseManager {
     /// `.env.<APP_ENV>`, over `.env`, all read from the current directory). Nothing is connected
     /// yet: call [`connect_all`](DatabaseManager::connect_all).
     ///
-    /// Which names are registered, and from which variables, is described in
+    /// Databases are named after their backend, as in the seeds' registry: `mysql` when
+    /// `MYSQL_URL` or `MYSQL_HOST` is set (read with [`DatabaseConfig::from_env`]`("MYSQL", …)`),
+    /// likewise `postgres`, `clickhouse` and `oracle`, and `sqlite` when `SQLITE_DATABASE_FILE`
+    /// or `SQLITE_URL` is set. The generic `DB_URL` registers under its URL's backend name, and
+    /// is an error if that name is configured twice. Each name in `DBKIT_DATABASES=orders,analytics`
+    /// is read from the variables of its upper-cased prefix (`ORDERS_URL`, `ORDERS_POOL_SIZE`, …)
+    /// and must be configured. Every variable, its form and its default are listed in
     /// [`config::env`](crate::config::env).
+    ///
+    /// A missing or malformed value is [`Error::Config`], naming the variable; nothing in it
+    /// repeats a password or a URL.
     pub fn from_env() -> Result<Self> {
         DatabaseManager::from_env_source(&Env::load()?)
     }
@@ -184,6 +194,41 @@ impl DatabaseManager {
         }))
         .await;
         HealthReport { databases }
+    }
+
+    /// Drains every connected database at once; see [`DrainMode`] for what each mode does.
+    ///
+    /// Every database is marked draining before any of them starts waiting, so
+    /// [`health`](DatabaseManager::health) reports [`HealthStatus::Draining`] for all of them from
+    /// the moment this is called, and readiness probes fail before any connection is closed. The
+    /// databases stay registered, drained and closed: [`disconnect_all`](DatabaseManager::disconnect_all)
+    /// then forgets them (and `connect_all` would connect them afresh).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// use dbkit_runtime::{DatabaseConfig, DatabaseManager, DrainMode, HealthStatus};
+    ///
+    /// let manager = DatabaseManager::new();
+    /// manager.register("main", DatabaseConfig::sqlite_memory())?;
+    /// manager.register("audit", DatabaseConfig::sqlite_memory())?;
+    /// manager.connect_all().await?;
+    ///
+    /// let report = manager.drain(DrainMode::Graceful, Duration::from_secs(10)).await;
+    /// assert_eq!(report.databases.len(), 2);
+    /// assert!(report.finished_within_timeout);
+    /// assert_eq!(manager.health().await.get("main").unwrap().status, HealthStatus::Closed);
+    /// manager.disconnect_all().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn drain(&self, mode: DrainMode, timeout: Duration) -> DrainReport {
+        let started = Instant::now();
+        let databases = self.databases();
+        for database in &databases {
+            database.tracker().begin_drain();
+        }
+        let reports = join_all(databases.iter().map(|database| database.drain(mode, timeout))).await;
+        DrainReport::new(mode, started.elapsed(), reports)
     }
 
     /// Closes every connected database at once. They stay registered: `connect_all` reconnects them.

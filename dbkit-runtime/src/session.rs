@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -42,16 +42,34 @@ impl fmt::Display for DatabaseState {
     }
 }
 
-/// Counts the sessions in use and holds the open/draining/closed state.
-#[derive(Debug, Default)]
+/// Counts the sessions in use, holds the open/draining/closed state, and carries the
+/// cancellation signal a [`DrainMode::Force`](crate::DrainMode::Force) drain fires.
+#[derive(Debug)]
 pub(crate) struct SessionTracker {
+    /// The database's name, for the errors a refused or cancelled session gets.
+    database: String,
     in_flight: AtomicUsize,
     state: AtomicU8,
     /// Woken whenever the in-flight count drops to zero.
     idle: Notify,
+    /// Set once, by a force drain; never cleared (a drained database is not reopened).
+    cancelled: AtomicBool,
+    /// Woken when `cancelled` is set.
+    cancel: Notify,
 }
 
 impl SessionTracker {
+    pub(crate) fn new(database: &str) -> Self {
+        SessionTracker {
+            database: database.to_owned(),
+            in_flight: AtomicUsize::new(0),
+            state: AtomicU8::new(OPEN),
+            idle: Notify::new(),
+            cancelled: AtomicBool::new(false),
+            cancel: Notify::new(),
+        }
+    }
+
     pub(crate) fn state(&self) -> DatabaseState {
         match self.state.load(Ordering::Acquire) {
             OPEN => DatabaseState::Open,
@@ -69,11 +87,20 @@ impl SessionTracker {
         self.state.store(value, Ordering::Release);
     }
 
+    /// Open becomes draining; draining and closed stay as they are. From here on [`enter`]
+    /// refuses, and health reports draining.
+    ///
+    /// [`enter`]: SessionTracker::enter
+    pub(crate) fn begin_drain(&self) {
+        let _ = self.state.compare_exchange(OPEN, DRAINING, Ordering::AcqRel, Ordering::Acquire);
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
     }
 
-    /// Counts a new session, unless the database no longer hands them out.
+    /// Counts a new session, unless the database no longer hands them out. `database` names it in
+    /// the error.
     pub(crate) fn enter(self: &Arc<Self>, database: &str) -> Result<InFlight> {
         // Count first, then check: a drain that flips the state after our check still sees us in
         // the count, so it never closes the pool under a session it did not know about.
@@ -85,12 +112,41 @@ impl SessionTracker {
         }
     }
 
+    /// The error for work this database no longer does: a new session once a drain has started,
+    /// or work a force drain cancelled (reported as `closed`: the database will not do it again).
+    pub(crate) fn unavailable(&self, state: DatabaseState) -> Error {
+        Error::Unavailable { database: self.database.clone(), state: state.as_str() }
+    }
+
     /// Waits until no session is in flight.
-    #[allow(dead_code)] // used by draining
     pub(crate) async fn wait_idle(&self) {
         loop {
             let notified = self.idle.notified();
             if self.in_flight() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Fires the cancellation signal: [`cancelled`](SessionTracker::cancelled) completes for every
+    /// waiter, now and later.
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        self.cancel.notify_waiters();
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Completes once a force drain has fired the cancellation signal.
+    pub(crate) async fn cancelled(&self) {
+        loop {
+            // A `Notified` is registered as soon as it is created, so a `cancel` between the
+            // check and the await still wakes it.
+            let notified = self.cancel.notified();
+            if self.is_cancelled() {
                 return;
             }
             notified.await;
@@ -102,6 +158,14 @@ impl SessionTracker {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     tracker: Arc<SessionTracker>,
+}
+
+impl InFlight {
+    /// The error to give instead of committing, once a force drain has fired; `None` before.
+    #[cfg(feature = "_sql")]
+    fn refuse_commit(&self) -> Option<Error> {
+        self.tracker.is_cancelled().then(|| self.tracker.unavailable(DatabaseState::Closed))
+    }
 }
 
 impl Drop for InFlight {
@@ -175,7 +239,13 @@ impl SqlDriver for sqlx::MySql {
 /// A pooled connection in use, from [`Database::session`](crate::Database::session).
 ///
 /// Dereferences to the driver's connection, so `&mut *session` is a sqlx executor. The connection
-/// goes back to the pool when the session is dropped.
+/// goes back to the pool when the session is dropped (or, once the database is draining, is
+/// closed).
+///
+/// A session is counted as in flight until it is dropped: a [graceful drain](crate::DrainMode)
+/// waits for it. dbkit cannot interrupt a statement on a session another task holds; work that
+/// should stop when the database is force-drained runs inside
+/// [`Database::cancellable`](crate::Database::cancellable).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
@@ -189,6 +259,7 @@ impl SqlDriver for sqlx::MySql {
 #[cfg(feature = "_sql")]
 pub struct Session<DB: SqlDriver> {
     conn: sqlx::pool::PoolConnection<DB>,
+    // Declared after `conn`, so dropped after it: the count falls only once the connection is back.
     _in_flight: InFlight,
 }
 
@@ -225,21 +296,49 @@ impl<DB: SqlDriver> fmt::Debug for Session<DB> {
 ///
 /// [`commit`](Transaction::commit) makes its writes durable; [`rollback`](Transaction::rollback), an
 /// error that drops it, or a plain drop undoes them. Either way the connection goes back to the
-/// pool. Dereferences to the driver's connection, so `&mut *tx` is a sqlx executor.
+/// pool (or, once the database is draining, is closed). Dereferences to the driver's connection, so
+/// `&mut *tx` is a sqlx executor.
+///
+/// Once a [`DrainMode::Force`](crate::DrainMode::Force) drain has started, `commit` refuses: it
+/// rolls back and returns [`Error::Unavailable`], so nothing is committed through dbkit after a
+/// force drain begins.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+/// use dbkit_runtime::Database;
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let mut tx = db.begin::<sqlx::Sqlite>().await?;
+/// sqlx::query("CREATE TABLE t (n INTEGER)").execute(&mut *tx).await?;
+/// tx.commit().await?;
+/// # Ok(()) }
+/// ```
 #[cfg(feature = "_sql")]
 pub struct Transaction<DB: SqlDriver> {
     tx: sqlx::Transaction<'static, DB>,
-    _in_flight: InFlight,
+    // Declared after `tx`, so dropped after it: the count falls only once the connection is back.
+    in_flight: InFlight,
 }
 
 #[cfg(feature = "_sql")]
 impl<DB: SqlDriver> Transaction<DB> {
     pub(crate) fn new(tx: sqlx::Transaction<'static, DB>, in_flight: InFlight) -> Self {
-        Transaction { tx, _in_flight: in_flight }
+        Transaction { tx, in_flight }
     }
 
-    /// Commits the transaction.
+    /// Commits the transaction; after a force drain has started, rolls it back instead and returns
+    /// [`Error::Unavailable`] (state `closed`).
+    ///
+    /// A commit that has already been sent when the force drain starts is not interrupted: its
+    /// outcome would otherwise be unknown.
     pub async fn commit(self) -> Result<()> {
+        if let Some(refused) = self.in_flight.refuse_commit() {
+            // Roll back now rather than on drop, so the server releases the locks at once; a failed
+            // rollback changes nothing (the server also rolls back when the connection closes).
+            if let Err(error) = self.tx.rollback().await {
+                tracing::debug!(%error, "rollback after a force drain failed");
+            }
+            return Err(refused);
+        }
         Ok(self.tx.commit().await?)
     }
 

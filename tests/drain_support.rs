@@ -1,0 +1,158 @@
+//! What the drain tests share: long in-flight work on each backend, and a second connection to
+//! check what a drained database left behind. Included with `mod drain_support;`.
+
+#![allow(dead_code)] // each test file uses a part
+
+use std::time::Duration;
+
+use dbkit::sqlx::{self, AssertSqlSafe};
+use dbkit::{Backend, Database, DatabaseConfig};
+use dbkit_tests::{server_url, unique_name};
+
+/// A fresh database for `backend` (SQLite: a file, so that a second connection sees the same
+/// data), or `None` when its server is not configured outside CI.
+pub(crate) async fn fresh(backend: Backend) -> Option<(Database, String)> {
+    let url = match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("{}.db", unique_name("dbkit_drain")));
+            format!("sqlite:{}", path.display())
+        }
+        _ => server_url(backend)?,
+    };
+    // A small pool, so that the counts in the reports are easy to reason about.
+    let config = DatabaseConfig::from_url(&url).unwrap().pool_size(1).max_overflow(4);
+    let db =
+        Database::connect_with(config).await.unwrap_or_else(|e| panic!("cannot reach the {backend} test server: {e}"));
+    Some((db, url))
+}
+
+/// A second, independent connection to the same database.
+pub(crate) async fn second(url: &str) -> Database {
+    Database::connect(url).await.unwrap()
+}
+
+/// Runs `sql` (a statement without results) on a session of its own.
+pub(crate) async fn exec(db: &Database, sql: String) -> dbkit::Result<()> {
+    match db.backend() {
+        Backend::Postgres => {
+            let mut s = db.session::<sqlx::Postgres>().await?;
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *s).await?;
+        }
+        Backend::MySql => {
+            let mut s = db.session::<sqlx::MySql>().await?;
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *s).await?;
+        }
+        _ => {
+            let mut s = db.session::<sqlx::Sqlite>().await?;
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *s).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `SELECT COUNT(*) FROM table`.
+pub(crate) async fn count(db: &Database, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match db.backend() {
+        Backend::Postgres => {
+            let mut s = db.session::<sqlx::Postgres>().await.unwrap();
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut *s).await.unwrap()
+        }
+        Backend::MySql => {
+            let mut s = db.session::<sqlx::MySql>().await.unwrap();
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut *s).await.unwrap()
+        }
+        _ => {
+            let mut s = db.session::<sqlx::Sqlite>().await.unwrap();
+            sqlx::query_scalar(AssertSqlSafe(sql)).fetch_one(&mut *s).await.unwrap()
+        }
+    }
+}
+
+/// A new table `(id INTEGER PRIMARY KEY)`.
+pub(crate) async fn table(db: &Database) -> String {
+    let name = unique_name("drain");
+    exec(db, format!("CREATE TABLE {name} (id INTEGER PRIMARY KEY)")).await.unwrap();
+    name
+}
+
+/// A long statement on `backend` (`pg_sleep`, `SLEEP`); `None` for SQLite, which has no sleep.
+fn sleep_sql(backend: Backend, time: Duration) -> Option<String> {
+    match backend {
+        Backend::Postgres => Some(format!("SELECT pg_sleep({})", time.as_secs_f64())),
+        Backend::MySql => Some(format!("SELECT SLEEP({})", time.as_secs_f64())),
+        _ => None,
+    }
+}
+
+/// Holds a session for `time`: one long statement on a server; on SQLite, the session held open
+/// while the task sleeps. Runs on the session directly (not inside `cancellable`).
+pub(crate) async fn long_session(db: &Database, time: Duration) -> dbkit::Result<()> {
+    match sleep_sql(db.backend(), time) {
+        Some(sql) => exec(db, sql).await,
+        None => {
+            let _session = db.session::<sqlx::Sqlite>().await?;
+            tokio::time::sleep(time).await;
+            Ok(())
+        }
+    }
+}
+
+/// In one transaction (through `Database::transaction`): inserts `id` into `table`, calls
+/// `inserted`, then works for `time` (a long statement, or holding the transaction open on SQLite)
+/// and commits.
+pub(crate) async fn insert_then_work(
+    db: &Database,
+    table: &str,
+    id: i64,
+    time: Duration,
+    inserted: impl FnOnce() + Send,
+) -> dbkit::Result<()> {
+    let insert = format!("INSERT INTO {table} (id) VALUES ({id})");
+    let sleep = sleep_sql(db.backend(), time);
+    macro_rules! run {
+        ($driver:ty) => {
+            db.transaction::<$driver, _>(async |tx| {
+                sqlx::query(AssertSqlSafe(insert)).execute(&mut **tx).await?;
+                inserted();
+                match sleep {
+                    Some(sql) => {
+                        sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+                    }
+                    None => tokio::time::sleep(time).await,
+                }
+                Ok(())
+            })
+            .await
+        };
+    }
+    match db.backend() {
+        Backend::Postgres => run!(sqlx::Postgres),
+        Backend::MySql => run!(sqlx::MySql),
+        _ => run!(sqlx::Sqlite),
+    }
+}
+
+/// Waits (up to 10 s) until `db` has `n` sessions in flight.
+pub(crate) async fn until_in_flight(db: &Database, n: usize) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while db.sessions_in_flight() < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "{} sessions in flight, expected {n}", db.sessions_in_flight());
+}
+
+/// Waits (up to 10 s) until `db`'s pool has no connection open; returns how many are.
+pub(crate) async fn until_no_connections(db: &Database) -> u32 {
+    let mut open = db.connections_open();
+    for _ in 0..1000 {
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        open = db.connections_open();
+    }
+    open
+}
