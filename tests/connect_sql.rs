@@ -235,3 +235,26 @@ async fn an_unreachable_server_is_a_connection_error() {
         assert!(!format!("{err} {err:?}").contains("secret-pw"));
     }
 }
+
+#[tokio::test]
+async fn sessions_and_transactions_can_be_used_from_spawned_tasks() {
+    let db = Database::connect("sqlite::memory:").await.unwrap();
+    let task = tokio::spawn({
+        let db = db.clone();
+        async move {
+            db.transaction::<sqlx::Sqlite, i64>(async |tx| {
+                sqlx::query("CREATE TABLE spawned (n INTEGER)").execute(&mut **tx).await?;
+                sqlx::query("INSERT INTO spawned VALUES (?)").bind(5_i64).execute(&mut **tx).await?;
+                Ok(sqlx::query_scalar("SELECT n FROM spawned").fetch_one(&mut **tx).await?)
+            })
+            .await
+        }
+    });
+    assert_eq!(task.await.unwrap().unwrap(), 5);
+    let task = tokio::spawn(async move {
+        let mut s = db.session::<sqlx::Sqlite>().await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM spawned").fetch_one(&mut *s).await?;
+        Ok::<i64, dbkit::Error>(n)
+    });
+    assert_eq!(task.await.unwrap().unwrap(), 1);
+}

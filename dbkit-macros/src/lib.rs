@@ -1,1 +1,28 @@
+//! Procedural macros for dbkit. Use them through the `dbkit` crate, which documents them.
+//!
+//! The entry point only: the derive is parsed (`attr.rs`, `ast.rs`), checked (`check.rs`) and
+//! expanded (`expand.rs`, with the SQL text from `sql.rs` and `dialect.rs`) on `proc_macro2`
+//! types, so every step is unit-testable without a compiler run.
 
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod dialect;
+mod expand;
+mod sql;
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+
+/// Derives a typed repository from a struct: `NewX`, `XPatch`, `XRepository` and the table's DDL.
+///
+/// The attributes (`#[database]`, `#[repository]`, `#[key]`, `#[unique]`, `#[column]`), the
+/// generated API, and the table of Rust types to column types per backend are in the `dbkit`
+/// crate docs, under "The repository derive".
+#[proc_macro_derive(Repository, attributes(database, repository, key, unique, column))]
+pub fn derive_repository(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input).into()
+}

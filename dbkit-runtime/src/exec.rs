@@ -17,9 +17,23 @@
 //!     if let Some(result) = call.finish(outcome).await { break result; }
 //! }
 //! ```
+//!
+//! A write in a transaction (`create_many`) maps the errors of its statements with
+//! [`Failure::not_applied`] — nothing is durable before `COMMIT` — and the error of `commit` with
+//! [`Failure::sent`]:
+//!
+//! ```ignore
+//! let mut tx = call.begin::<sqlx::Postgres>().await?;
+//! for row in rows {
+//!     sqlx::query(SQL).bind(..).execute(&mut *tx).await.map_err(Failure::not_applied)?;
+//! }
+//! tx.commit().await.map_err(Failure::sent)?;
+//! ```
+//!
+//! [`Call::finish`] applies the [`RetryPolicy`]: see [`crate::retry`] for which failures are
+//! tried again.
 
-use std::time::Instant;
-
+use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 use crate::{Database, Error, Result};
 #[cfg(feature = "_sql")]
 use crate::{Session, SqlDriver, Transaction};
@@ -45,9 +59,36 @@ pub struct Operation {
     pub kind: OpKind,
 }
 
-/// Per-repository settings of the call path. `Default` is what `XRepository::new` uses.
+/// Per-repository settings of the call path. `Default` is what `XRepository::new` uses: retry
+/// with [`RetryPolicy::default`].
+///
+/// ```
+/// use dbkit_runtime::exec::CallOptions;
+/// use dbkit_runtime::retry::RetryPolicy;
+///
+/// let no_retry = CallOptions::new().retry(RetryPolicy::disabled());
+/// assert!(!no_retry.retry.is_enabled());
+/// assert!(CallOptions::default().retry.is_enabled());
+/// ```
 #[derive(Debug, Clone, Default)]
-pub struct CallOptions {}
+#[non_exhaustive]
+pub struct CallOptions {
+    /// How failed calls are retried.
+    pub retry: RetryPolicy,
+}
+
+impl CallOptions {
+    /// The defaults: retry with [`RetryPolicy::default`].
+    pub fn new() -> Self {
+        CallOptions::default()
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+}
 
 /// Why one attempt failed, and whether the statement had reached the server.
 #[derive(Debug)]
@@ -65,10 +106,10 @@ impl Failure {
         Failure::Sent(error.into())
     }
 
-    fn into_error(self) -> Error {
-        match self {
-            Failure::NotSent(e) | Failure::Sent(e) => e,
-        }
+    /// A failure that certainly left nothing applied although a statement was sent: a statement
+    /// of a transaction that will not be committed. Treated like [`Failure::NotSent`].
+    pub fn not_applied(error: impl Into<Error>) -> Failure {
+        Failure::NotSent(error.into())
     }
 }
 
@@ -78,21 +119,40 @@ impl From<Error> for Failure {
     }
 }
 
+/// Runs one attempt of a call, abandoning it if a [`DrainMode::Force`](crate::DrainMode::Force)
+/// drain of `db` starts first.
+///
+/// Abandoning drops the attempt where it stands, and with it its session or transaction, whose
+/// connection is then closed (an open transaction rolls back). The statement may have reached the
+/// server, so the failure counts as sent: a write's outcome is reported as unknown, never retried.
+pub async fn until_drained<T>(
+    db: &Database,
+    attempt: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    match db.cancellable(async { Ok::<_, Error>(attempt.await) }).await {
+        Ok(outcome) => outcome,
+        Err(cancelled) => Err(Failure::Sent(cancelled)),
+    }
+}
+
 /// One call of a generated method, across its attempts.
 #[derive(Debug)]
 pub struct Call<'a> {
     db: &'a Database,
-    #[allow(dead_code)] // read by the retry policy
-    options: &'a CallOptions,
     operation: &'static Operation,
-    attempt: u32,
-    started: Instant,
+    attempts: Attempts<'a>,
 }
 
 impl<'a> Call<'a> {
-    /// Starts a call of `operation` on `db`.
+    /// Starts a call of `operation` on `db`, retried as `options.retry` says.
     pub fn new(db: &'a Database, options: &'a CallOptions, operation: &'static Operation) -> Self {
-        Call { db, options, operation, attempt: 0, started: Instant::now() }
+        Call { db, operation, attempts: Attempts::new(&options.retry) }
+    }
+
+    /// Uses `policy` for this call instead of the repository's.
+    pub fn with_retry(mut self, policy: &'a RetryPolicy) -> Self {
+        self.attempts.set_policy(policy);
+        self
     }
 
     /// The database the call runs on.
@@ -100,39 +160,57 @@ impl<'a> Call<'a> {
         self.db
     }
 
+    /// The attempts that have failed so far.
+    pub fn failed_attempts(&self) -> u32 {
+        self.attempts.failed()
+    }
+
     /// A session for this attempt.
     #[cfg(feature = "_sql")]
     pub async fn session<DB: SqlDriver>(&mut self) -> Result<Session<DB>, Failure> {
-        self.attempt += 1;
         self.db.session::<DB>().await.map_err(Failure::NotSent)
     }
 
     /// A transaction for this attempt.
     #[cfg(feature = "_sql")]
     pub async fn begin<DB: SqlDriver>(&mut self) -> Result<Transaction<DB>, Failure> {
-        self.attempt += 1;
         self.db.begin::<DB>().await.map_err(Failure::NotSent)
     }
 
     /// Ends an attempt: `Some(result)` is the call's result; `None` means try again (after any
     /// back-off, already waited).
+    ///
+    /// A failure is tried again when the [`RetryPolicy`] allows another attempt and it is safe
+    /// (see [`crate::retry`]); a write sent and then cut off by a lost connection ends the call
+    /// with [`Error::OutcomeUnknown`].
     pub async fn finish<T>(&mut self, outcome: Result<T, Failure>) -> Option<Result<T>> {
-        match outcome {
-            Ok(value) => Some(Ok(value)),
-            Err(failure) => {
-                let error = failure.into_error();
-                tracing::debug!(
-                    database = %self.db.name(),
-                    repository = self.operation.repository,
-                    method = self.operation.method,
-                    attempt = self.attempt,
-                    elapsed_ms = self.started.elapsed().as_millis() as u64,
-                    category = %error.category(),
-                    error = %error,
-                    "call failed"
-                );
-                Some(Err(error))
-            }
+        let (error, sent) = match outcome {
+            Ok(value) => return Some(Ok(value)),
+            Err(Failure::NotSent(error)) => (error, false),
+            Err(Failure::Sent(error)) => (error, true),
+        };
+        self.failed(error, sent).await
+    }
+
+    // Out of line and cold: `finish` on success stays a match and a return.
+    #[cold]
+    async fn failed<T>(&mut self, error: Error, sent: bool) -> Option<Result<T>> {
+        let kind = self.operation.kind;
+        let safe = safe_to_retry(kind, sent, &error);
+        if self.attempts.retry_after(safe, &error, self.db.name(), Some(self.operation)).await {
+            return None;
         }
+        let error = final_error(kind, sent, error);
+        tracing::debug!(
+            database = %self.db.name(),
+            repository = self.operation.repository,
+            method = self.operation.method,
+            attempts = self.attempts.failed(),
+            elapsed_ms = self.attempts.elapsed().as_millis() as u64,
+            category = %error.category(),
+            error = %error,
+            "call failed"
+        );
+        Some(Err(error))
     }
 }

@@ -1,5 +1,5 @@
 //! The runtime behind dbkit: pooled engines, configuration, the database registry, sessions and
-//! transactions, error classification.
+//! transactions, error classification and safe retry.
 //!
 //! Applications use it through the `dbkit` crate, which re-exports everything here; the code that
 //! `#[derive(Repository)]` generates calls into it.
@@ -21,19 +21,34 @@ mod backend;
 pub mod classify;
 pub mod config;
 mod database;
+pub mod drain;
 mod engine;
 mod error;
 #[doc(hidden)]
 pub mod exec;
 mod manager;
+mod model;
+mod page;
+pub mod retry;
 mod session;
+pub mod shutdown;
 
 pub use backend::{Backend, UnknownBackend};
 pub use config::{ConfigError, DatabaseConfig};
 pub use database::{Database, DatabaseInfo};
+pub use drain::{DatabaseDrain, DrainCounts, DrainMode, DrainReport};
 pub use engine::MySqlFlavor;
+#[cfg(feature = "clickhouse")]
+pub use engine::clickhouse::ClickHouseSession;
+#[cfg(feature = "oracle")]
+pub use engine::oracle::OracleSession;
 pub use error::{Error, ErrorCategory, Result};
 pub use manager::{DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
+pub use model::Model;
+#[doc(hidden)]
+#[cfg(feature = "_sql")]
+pub use model::{decode, push_bind};
+pub use page::Page;
 pub use session::DatabaseState;
 #[cfg(feature = "_sql")]
 pub use session::{Session, SqlDriver, Transaction};

@@ -1,0 +1,135 @@
+//! Each generated repository method against hand-written sqlx doing the same work: the same
+//! statement, the same binds, decoding into the same struct, through a pool of one connection with
+//! the same settings. SQLite always; PostgreSQL when `DBKIT_TEST_POSTGRES_URL` is set.
+//!
+//! ```text
+//! scripts/servers start && eval "$(scripts/servers env)"
+//! cargo bench -p dbkit-tests --bench repository_vs_sqlx
+//! ```
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use dbkit::prelude::*;
+use dbkit::sqlx::{self, Row};
+
+mod sqlite_model {
+    use dbkit::prelude::*;
+    #[derive(Debug, Clone, PartialEq, Repository)]
+    #[database(sqlite)]
+    #[repository(table = "bench_users")]
+    pub struct User {
+        #[key(auto)]
+        pub id: i64,
+        #[unique]
+        pub username: String,
+        pub email: String,
+        pub bio: Option<String>,
+    }
+}
+
+mod postgres_model {
+    use dbkit::prelude::*;
+    #[derive(Debug, Clone, PartialEq, Repository)]
+    #[database(postgres)]
+    #[repository(table = "bench_users")]
+    pub struct User {
+        #[key(auto)]
+        pub id: i64,
+        #[unique]
+        pub username: String,
+        pub email: String,
+        pub bio: Option<String>,
+    }
+}
+
+const ROWS: i64 = 1000;
+
+/// Hand-written sqlx for one backend: the statements dbkit generates, written out by hand.
+macro_rules! bench_backend {
+    ($c:expr, $rt:expr, $label:literal, $model:ident, $driver:ty, $url:expr, $ph:expr) => {{
+        use $model::{NewUser, User, UserPatch, UserRepository};
+        let rt: &tokio::runtime::Runtime = $rt;
+        let url: String = $url;
+        let (db, pool) = rt.block_on(async {
+            let config = DatabaseConfig::from_url(&url).unwrap().pool_size(1).max_overflow(0).pool_pre_ping(false);
+            let db = Database::connect_with(config).await.unwrap();
+            db.drop_table::<User>().await.unwrap();
+            db.create_table::<User>().await.unwrap();
+            let repo = UserRepository::new(&db);
+            let rows: Vec<NewUser> = (0..ROWS)
+                .map(|i| NewUser { username: format!("user{i}"), email: format!("u{i}@example.com"), bio: None })
+                .collect();
+            repo.create_many(&rows).await.unwrap();
+            let pool = sqlx::pool::PoolOptions::<$driver>::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect(&url)
+                .await
+                .unwrap();
+            (db, pool)
+        });
+        let repo = UserRepository::new(&db);
+        let p = $ph;
+        let decode = |row: &<$driver as sqlx::Database>::Row| User {
+            id: row.get(0),
+            username: row.get(1),
+            email: row.get(2),
+            bio: row.get(3),
+        };
+        let get_sql: &'static str = Box::leak(format!(r#"SELECT "id", "username", "email", "bio" FROM "bench_users" WHERE "id" = {}"#, p(1)).into_boxed_str());
+        let by_name_sql: &'static str = Box::leak(format!(r#"SELECT "id", "username", "email", "bio" FROM "bench_users" WHERE "username" = {}"#, p(1)).into_boxed_str());
+        let list_sql: &'static str = Box::leak(format!(r#"SELECT "id", "username", "email", "bio" FROM "bench_users" ORDER BY "id" LIMIT {} OFFSET {}"#, p(1), p(2)).into_boxed_str());
+        let update_sql: &'static str = Box::leak(format!(r#"UPDATE "bench_users" SET "email" = {} WHERE "id" = {} RETURNING "id", "username", "email", "bio""#, p(1), p(2)).into_boxed_str());
+
+        let mut group = $c.benchmark_group(concat!("repository/", $label));
+        group.bench_function(BenchmarkId::new("get", "dbkit"), |b| b.to_async(rt).iter(|| async { repo.get(500).await.unwrap().unwrap() }));
+        group.bench_function(BenchmarkId::new("get", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async { sqlx::query(get_sql).bind(500_i64).fetch_optional(&pool).await.unwrap().map(|r| decode(&r)).unwrap() })
+        });
+        group.bench_function(BenchmarkId::new("get_by_username", "dbkit"), |b| {
+            b.to_async(rt).iter(|| async { repo.get_by_username("user500").await.unwrap().unwrap() })
+        });
+        group.bench_function(BenchmarkId::new("get_by_username", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async { sqlx::query(by_name_sql).bind("user500").fetch_optional(&pool).await.unwrap().map(|r| decode(&r)).unwrap() })
+        });
+        group.bench_function(BenchmarkId::new("list_50", "dbkit"), |b| b.to_async(rt).iter(|| async { repo.list(Page::new(100, 50)).await.unwrap() }));
+        group.bench_function(BenchmarkId::new("list_50", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async {
+                sqlx::query(list_sql).bind(50_i64).bind(100_i64).fetch_all(&pool).await.unwrap().iter().map(|r| decode(r)).collect::<Vec<User>>()
+            })
+        });
+        group.bench_function(BenchmarkId::new("count", "dbkit"), |b| b.to_async(rt).iter(|| async { repo.count().await.unwrap() }));
+        group.bench_function(BenchmarkId::new("count", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async { sqlx::query_scalar::<_, i64>(r#"SELECT COUNT(*) FROM "bench_users""#).fetch_one(&pool).await.unwrap() as u64 })
+        });
+        let patch = UserPatch { email: Some("patched@example.com".to_owned()), ..Default::default() };
+        group.bench_function(BenchmarkId::new("update", "dbkit"), |b| b.to_async(rt).iter(|| async { repo.update(700, &patch).await.unwrap().unwrap() }));
+        group.bench_function(BenchmarkId::new("update", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async {
+                sqlx::query(update_sql).bind("patched@example.com").bind(700_i64).fetch_optional(&pool).await.unwrap().map(|r| decode(&r)).unwrap()
+            })
+        });
+        group.finish();
+        rt.block_on(async { db.drop_table::<User>().await.unwrap(); db.close().await; pool.close().await });
+    }};
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let file = std::env::temp_dir().join(format!("dbkit-bench-{}.db", std::process::id()));
+    bench_backend!(c, &rt, "sqlite", sqlite_model, sqlx::Sqlite, format!("sqlite://{}", file.display()), |n: usize| { let _ = n; "?".to_owned() });
+    let _ = std::fs::remove_file(&file);
+    if let Ok(url) = std::env::var("DBKIT_TEST_POSTGRES_URL") {
+        bench_backend!(c, &rt, "postgres", postgres_model, sqlx::Postgres, url, |n: usize| format!("${n}"));
+    } else {
+        eprintln!("DBKIT_TEST_POSTGRES_URL is not set: PostgreSQL benchmarks skipped");
+    }
+}
+
+criterion_group! {
+    name = group;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = benches
+}
+criterion_main!(group);

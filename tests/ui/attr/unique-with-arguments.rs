@@ -1,0 +1,12 @@
+use dbkit::prelude::*;
+
+#[derive(Repository)]
+#[database(sqlite)]
+pub struct User {
+    #[key(auto)]
+    pub id: i64,
+    #[unique(case_insensitive)]
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use dbkit::prelude::*;
+
+#[derive(Repository)]
+pub struct User {
+    #[key(auto)]
+    pub id: i64,
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use dbkit::prelude::*;
+
+#[derive(Repository)]
+#[database(sqlite)]
+pub struct User {
+    #[key(generated)]
+    pub id: i64,
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use dbkit::prelude::*;
+
+#[derive(Repository)]
+#[database(sqlite)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use dbkit::prelude::*;
+
+#[derive(Repository)]
+#[database(sqlite)]
+pub struct Tag {
+    #[key]
+    pub name: String,
+}
+
+fn main() {}
