@@ -9,7 +9,7 @@ use dbkit::sqlx;
 use dbkit_tests::server_url;
 
 macro_rules! force_cancels_a_blocked_update {
-    ($test:ident, $backend:ident, $driver:ty, $lock_sql:literal) => {
+    ($test:ident, $backend:ident, $driver:ty, $lock_sql:literal, $waiting_sql:literal) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $test() {
             #[derive(Debug, Clone, PartialEq, Repository)]
@@ -37,7 +37,17 @@ macro_rules! force_cancels_a_blocked_update {
                 let repo = repo.clone();
                 async move { repo.update(1, &CounterPatch { value: Some(99), ..Default::default() }).await }
             });
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Wait until the server shows the update waiting for the lock: it has been sent.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let mut probe = other.session::<$driver>().await.unwrap();
+                let waiting: i64 = sqlx::query_scalar($waiting_sql).fetch_one(&mut *probe).await.unwrap();
+                if waiting > 0 {
+                    break;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "the update never reached the server");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             assert!(!blocked.is_finished(), "the update waits for the row lock");
 
             let report = db.drain(DrainMode::Force, Duration::from_secs(5)).await;
@@ -53,6 +63,12 @@ macro_rules! force_cancels_a_blocked_update {
             lock.rollback().await.unwrap();
             let check = CounterRepository::new(&other);
             assert_eq!(check.get(1).await.unwrap().unwrap().value, 0, "nothing half-written is committed");
+
+            // A write started after the drain was never sent: it is refused, not "outcome unknown".
+            let err = repo.create(&NewCounter { id: 2, value: 0 }).await.unwrap_err();
+            assert!(matches!(err, dbkit::Error::Unavailable { .. }), "{err:?}");
+            assert!(!err.is_outcome_unknown() && !err.is_retryable(), "{err}");
+            assert_eq!(check.get(2).await.unwrap(), None);
             other.drop_table::<Counter>().await.unwrap();
         }
     };
@@ -62,11 +78,13 @@ force_cancels_a_blocked_update!(
     postgres,
     postgres,
     sqlx::Postgres,
-    r#"SELECT * FROM "drain_force_repo" WHERE "id" = 1 FOR UPDATE"#
+    r#"SELECT * FROM "drain_force_repo" WHERE "id" = 1 FOR UPDATE"#,
+    "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE%drain_force_repo%'"
 );
 force_cancels_a_blocked_update!(
     mariadb,
     mysql,
     sqlx::MySql,
-    "SELECT * FROM `drain_force_repo` WHERE `id` = 1 FOR UPDATE"
+    "SELECT * FROM `drain_force_repo` WHERE `id` = 1 FOR UPDATE",
+    "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'UPDATE%drain_force_repo%' AND info NOT LIKE '%processlist%'"
 );

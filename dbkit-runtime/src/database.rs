@@ -132,6 +132,13 @@ impl Database {
         self.inner.server.mysql_flavor
     }
 
+    /// Whether this MySQL-protocol server takes `INSERT … RETURNING` (MariaDB 10.5 and later, unless
+    /// [`DatabaseConfig::mysql_insert_returning`] says otherwise). Generated `create` reads the row
+    /// back in the same transaction where it does not.
+    pub fn mysql_insert_returning(&self) -> bool {
+        self.inner.server.mysql_insert_returning
+    }
+
     /// Open, draining or closed.
     pub fn state(&self) -> DatabaseState {
         self.inner.tracker.state()

@@ -207,9 +207,10 @@ impl Error {
 
     /// Whether the operation that failed may succeed if tried again (its category is transient,
     /// timeout or connection). [`Error::OutcomeUnknown`] is never retryable: trying again blindly
-    /// could apply a write twice.
+    /// could apply a write twice. Nor is [`Error::Unavailable`]: a draining or closed database
+    /// will not take the work again; try another instance.
     pub fn is_retryable(&self) -> bool {
-        !self.is_outcome_unknown() && self.category().is_retryable()
+        !self.is_outcome_unknown() && !matches!(self, Error::Unavailable { .. }) && self.category().is_retryable()
     }
 
     /// Whether the server reported that the failed statement was undone — its transaction rolled

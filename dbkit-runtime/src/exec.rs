@@ -3,17 +3,17 @@
 //! code never changes when they do.
 //!
 //! Generated code drives a [`Call`] in a loop (no closures, so the future stays `Send` and borrows
-//! nothing it does not need):
+//! nothing it does not need); [`Call::attempt`] abandons an attempt when a force drain starts:
 //!
 //! ```ignore
 //! let mut call = Call::new(&self.db, &self.options, &OPERATION);
 //! loop {
-//!     let outcome = async {
+//!     let outcome = call.attempt(async {
 //!         let mut s = call.session::<sqlx::Sqlite>().await?;          // Failure::NotSent on error
 //!         let row = sqlx::query(SQL).bind(id).fetch_optional(&mut *s).await
 //!             .map_err(Failure::sent)?;                               // sent: outcome may be unknown
 //!         Ok(row.map(decode).transpose().map_err(Failure::sent)?)
-//!     }.await;
+//!     }).await;
 //!     if let Some(result) = call.finish(outcome).await { break result; }
 //! }
 //! ```
@@ -32,6 +32,8 @@
 //!
 //! [`Call::finish`] applies the [`RetryPolicy`]: see [`crate::retry`] for which failures are
 //! tried again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 use crate::{Database, Error, Result};
@@ -119,34 +121,21 @@ impl From<Error> for Failure {
     }
 }
 
-/// Runs one attempt of a call, abandoning it if a [`DrainMode::Force`](crate::DrainMode::Force)
-/// drain of `db` starts first.
-///
-/// Abandoning drops the attempt where it stands, and with it its session or transaction, whose
-/// connection is then closed (an open transaction rolls back). The statement may have reached the
-/// server, so the failure counts as sent: a write's outcome is reported as unknown, never retried.
-pub async fn until_drained<T>(
-    db: &Database,
-    attempt: impl Future<Output = Result<T, Failure>>,
-) -> Result<T, Failure> {
-    match db.cancellable(async { Ok::<_, Error>(attempt.await) }).await {
-        Ok(outcome) => outcome,
-        Err(cancelled) => Err(Failure::Sent(cancelled)),
-    }
-}
-
 /// One call of a generated method, across its attempts.
 #[derive(Debug)]
 pub struct Call<'a> {
     db: &'a Database,
     operation: &'static Operation,
     attempts: Attempts<'a>,
+    /// Whether the current attempt got a connection, so a statement may have reached the server.
+    /// Atomic rather than a `Cell` only so that `&Call` is `Send` across the attempt's awaits.
+    connected: AtomicBool,
 }
 
 impl<'a> Call<'a> {
     /// Starts a call of `operation` on `db`, retried as `options.retry` says.
     pub fn new(db: &'a Database, options: &'a CallOptions, operation: &'static Operation) -> Self {
-        Call { db, operation, attempts: Attempts::new(&options.retry) }
+        Call { db, operation, attempts: Attempts::new(&options.retry), connected: AtomicBool::new(false) }
     }
 
     /// Uses `policy` for this call instead of the repository's.
@@ -165,16 +154,50 @@ impl<'a> Call<'a> {
         self.attempts.failed()
     }
 
+    /// Runs one attempt, abandoning it if a [`DrainMode::Force`](crate::DrainMode::Force) drain of
+    /// the database starts first.
+    ///
+    /// Abandoning drops the attempt where it stands, and with it its session or transaction, whose
+    /// connection is then closed (an open transaction rolls back). If the attempt had a connection,
+    /// its statement may have reached the server: a write then ends as [`Error::OutcomeUnknown`].
+    /// If it had none yet, nothing was sent, and the failure says the database is closed.
+    pub async fn attempt<T>(&self, attempt: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+        self.connected.store(false, Ordering::Relaxed);
+        match self.db.cancellable(async { Ok::<_, Error>(attempt.await) }).await {
+            Ok(outcome) => outcome,
+            Err(cancelled) if !self.connected.load(Ordering::Relaxed) => Err(Failure::NotSent(cancelled)),
+            Err(cancelled) if self.operation.kind == OpKind::Write => {
+                Err(Failure::Sent(Error::OutcomeUnknown { source: Box::new(cancelled) }))
+            }
+            Err(cancelled) => Err(Failure::Sent(cancelled)),
+        }
+    }
+
     /// A session for this attempt.
     #[cfg(feature = "_sql")]
-    pub async fn session<DB: SqlDriver>(&mut self) -> Result<Session<DB>, Failure> {
-        self.db.session::<DB>().await.map_err(Failure::NotSent)
+    pub async fn session<DB: SqlDriver>(&self) -> Result<Session<DB>, Failure> {
+        let session = self.db.session::<DB>().await.map_err(Failure::NotSent)?;
+        self.connected.store(true, Ordering::Relaxed);
+        Ok(session)
     }
 
     /// A transaction for this attempt.
     #[cfg(feature = "_sql")]
-    pub async fn begin<DB: SqlDriver>(&mut self) -> Result<Transaction<DB>, Failure> {
-        self.db.begin::<DB>().await.map_err(Failure::NotSent)
+    pub async fn begin<DB: SqlDriver>(&self) -> Result<Transaction<DB>, Failure> {
+        let tx = self.db.begin::<DB>().await.map_err(Failure::NotSent)?;
+        self.connected.store(true, Ordering::Relaxed);
+        Ok(tx)
+    }
+
+    /// A ClickHouse client for this attempt, counted as a session in flight (ClickHouse has no
+    /// transactions: each statement is its own HTTP request).
+    ///
+    /// *Feature `clickhouse`.*
+    #[cfg(feature = "clickhouse")]
+    pub fn clickhouse(&self) -> Result<crate::ClickHouseSession, Failure> {
+        let session = self.db.clickhouse().map_err(Failure::NotSent)?;
+        self.connected.store(true, Ordering::Relaxed);
+        Ok(session)
     }
 
     /// Ends an attempt: `Some(result)` is the call's result; `None` means try again (after any

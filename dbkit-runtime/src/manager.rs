@@ -129,15 +129,17 @@ impl DatabaseManager {
         }))
         .await;
         let mut errors = Vec::new();
+        // Connected twice (two `connect_all` at once) or unregistered meanwhile: closed below, so no
+        // pool lives on outside the registry, where drain and disconnect_all would never reach it.
+        let mut surplus = Vec::new();
         {
             let mut entries = self.entries.write().expect("registry lock poisoned");
             for (name, result) in results {
                 match result {
-                    Ok(database) => {
-                        if let Some(entry) = entries.get_mut(&name) {
-                            entry.database = Some(database);
-                        }
-                    }
+                    Ok(database) => match entries.get_mut(&name) {
+                        Some(entry) if entry.database.is_none() => entry.database = Some(database),
+                        _ => surplus.push(database),
+                    },
                     Err(source) => {
                         tracing::error!(database = %name, error = %source, "connect failed");
                         errors.push(Error::Connect { database: name, source: Box::new(source) });
@@ -145,6 +147,7 @@ impl DatabaseManager {
                 }
             }
         }
+        join_all(surplus.iter().map(Database::close)).await;
         match errors.len() {
             0 => Ok(()),
             1 => Err(errors.remove(0)),

@@ -245,7 +245,7 @@ pub struct RetryEvent<'a> {
 /// Whether a failed attempt may be run again without risk of applying a write twice (attempts and
 /// deadline aside). `sent`: the statement had reached the server.
 pub(crate) fn safe_to_retry(kind: OpKind, sent: bool, error: &Error) -> bool {
-    if matches!(error, Error::Unavailable { .. }) || !error.is_retryable() {
+    if !error.is_retryable() {
         return false;
     }
     match kind {
@@ -256,8 +256,14 @@ pub(crate) fn safe_to_retry(kind: OpKind, sent: bool, error: &Error) -> bool {
 
 /// The error a failed attempt ends the call with: a write sent and then cut off becomes
 /// [`Error::OutcomeUnknown`].
+///
+/// [`Error::Unavailable`] is dbkit's own refusal, made before anything reaches the server (a new
+/// session during a drain) or instead of a `COMMIT` (which rolls the transaction back); a force
+/// drain that cuts off a write mid-statement reports `OutcomeUnknown` itself
+/// ([`Call::attempt`](crate::exec::Call::attempt)). So it is never wrapped.
 pub(crate) fn final_error(kind: OpKind, sent: bool, error: Error) -> Error {
-    let cut_off = matches!(error.category(), ErrorCategory::Connection | ErrorCategory::Timeout);
+    let cut_off = matches!(error.category(), ErrorCategory::Connection | ErrorCategory::Timeout)
+        && !matches!(error, Error::Unavailable { .. });
     if kind == OpKind::Write && sent && cut_off && !error.is_rolled_back() && !error.is_outcome_unknown() {
         Error::OutcomeUnknown { source: Box::new(error) }
     } else {

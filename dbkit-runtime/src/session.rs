@@ -58,6 +58,9 @@ pub(crate) struct SessionTracker {
     cancel: Notify,
 }
 
+// `in_flight` and `state` are only touched with `SeqCst`: `enter` adds to the count and then reads
+// the state, a drain sets the state and then reads the count, and only a single total order of
+// those four operations guarantees that at least one side sees the other.
 impl SessionTracker {
     pub(crate) fn new(database: &str) -> Self {
         SessionTracker {
@@ -71,7 +74,7 @@ impl SessionTracker {
     }
 
     pub(crate) fn state(&self) -> DatabaseState {
-        match self.state.load(Ordering::Acquire) {
+        match self.state.load(Ordering::SeqCst) {
             OPEN => DatabaseState::Open,
             DRAINING => DatabaseState::Draining,
             _ => DatabaseState::Closed,
@@ -84,7 +87,7 @@ impl SessionTracker {
             DatabaseState::Draining => DRAINING,
             DatabaseState::Closed => CLOSED,
         };
-        self.state.store(value, Ordering::Release);
+        self.state.store(value, Ordering::SeqCst);
     }
 
     /// Open becomes draining; draining and closed stay as they are. From here on [`enter`]
@@ -92,11 +95,11 @@ impl SessionTracker {
     ///
     /// [`enter`]: SessionTracker::enter
     pub(crate) fn begin_drain(&self) {
-        let _ = self.state.compare_exchange(OPEN, DRAINING, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self.state.compare_exchange(OPEN, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
     }
 
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// Counts a new session, unless the database no longer hands them out. `database` names it in
@@ -104,7 +107,7 @@ impl SessionTracker {
     pub(crate) fn enter(self: &Arc<Self>, database: &str) -> Result<InFlight> {
         // Count first, then check: a drain that flips the state after our check still sees us in
         // the count, so it never closes the pool under a session it did not know about.
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         let guard = InFlight { tracker: Arc::clone(self) };
         match self.state() {
             DatabaseState::Open => Ok(guard),
@@ -170,7 +173,7 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.tracker.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if self.tracker.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.tracker.idle.notify_waiters();
         }
     }

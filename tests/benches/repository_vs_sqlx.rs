@@ -7,6 +7,7 @@
 //! cargo bench -p dbkit-tests --bench repository_vs_sqlx
 //! ```
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -47,7 +48,7 @@ const ROWS: i64 = 1000;
 
 /// Hand-written sqlx for one backend: the statements dbkit generates, written out by hand.
 macro_rules! bench_backend {
-    ($c:expr, $rt:expr, $label:literal, $model:ident, $driver:ty, $url:expr, $ph:expr) => {{
+    ($c:expr, $rt:expr, $label:literal, $model:ident, $driver:ty, $url:expr, $ph:expr, $options:expr) => {{
         use $model::{NewUser, User, UserPatch, UserRepository};
         let rt: &tokio::runtime::Runtime = $rt;
         let url: String = $url;
@@ -61,10 +62,11 @@ macro_rules! bench_backend {
                 .map(|i| NewUser { username: format!("user{i}"), email: format!("u{i}@example.com"), bio: None })
                 .collect();
             repo.create_many(&rows).await.unwrap();
+            // The same connection settings dbkit's engine applies, so only the layers differ.
             let pool = sqlx::pool::PoolOptions::<$driver>::new()
                 .max_connections(1)
                 .test_before_acquire(false)
-                .connect(&url)
+                .connect_with($options(&url))
                 .await
                 .unwrap();
             (db, pool)
@@ -110,6 +112,46 @@ macro_rules! bench_backend {
                 sqlx::query(update_sql).bind("patched@example.com").bind(700_i64).fetch_optional(&pool).await.unwrap().map(|r| decode(&r)).unwrap()
             })
         });
+        let insert_sql: &'static str = Box::leak(format!(r#"INSERT INTO "bench_users" ("username", "email", "bio") VALUES ({}, {}, {}) RETURNING "id", "username", "email", "bio""#, p(1), p(2), p(3)).into_boxed_str());
+        let delete_sql: &'static str = Box::leak(format!(r#"DELETE FROM "bench_users" WHERE "id" = {}"#, p(1)).into_boxed_str());
+        let many_sql: &'static str = Box::leak({
+            let rows: Vec<String> = (0..100).map(|r| format!("({}, {}, {})", p(3 * r + 1), p(3 * r + 2), p(3 * r + 3))).collect();
+            format!(r#"INSERT INTO "bench_users" ("username", "email", "bio") VALUES {}"#, rows.join(", ")).into_boxed_str()
+        });
+        let next = std::sync::atomic::AtomicU64::new(0);
+        let fresh = || format!("new{}", next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        group.bench_function(BenchmarkId::new("create", "dbkit"), |b| {
+            b.to_async(rt).iter(|| async { repo.create(&NewUser { username: fresh(), email: "c@example.com".to_owned(), bio: None }).await.unwrap() })
+        });
+        group.bench_function(BenchmarkId::new("create", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async {
+                let row = sqlx::query(insert_sql).bind(fresh()).bind("c@example.com").bind(None::<String>).fetch_one(&pool).await.unwrap();
+                decode(&row)
+            })
+        });
+        group.bench_function(BenchmarkId::new("create_many_100", "dbkit"), |b| {
+            b.to_async(rt).iter(|| async {
+                let rows: Vec<NewUser> = (0..100).map(|_| NewUser { username: fresh(), email: "m@example.com".to_owned(), bio: None }).collect();
+                repo.create_many(&rows).await.unwrap()
+            })
+        });
+        group.bench_function(BenchmarkId::new("create_many_100", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async {
+                let rows: Vec<NewUser> = (0..100).map(|_| NewUser { username: fresh(), email: "m@example.com".to_owned(), bio: None }).collect();
+                let mut tx = pool.begin().await.unwrap();
+                let mut query = sqlx::query(many_sql);
+                for row in &rows {
+                    query = query.bind(&row.username).bind(&row.email).bind(&row.bio);
+                }
+                let written = query.execute(&mut *tx).await.unwrap().rows_affected();
+                tx.commit().await.unwrap();
+                written
+            })
+        });
+        group.bench_function(BenchmarkId::new("delete_missing", "dbkit"), |b| b.to_async(rt).iter(|| async { repo.delete(-1).await.unwrap() }));
+        group.bench_function(BenchmarkId::new("delete_missing", "sqlx"), |b| {
+            b.to_async(rt).iter(|| async { sqlx::query(delete_sql).bind(-1_i64).execute(&pool).await.unwrap().rows_affected() > 0 })
+        });
         group.finish();
         rt.block_on(async { db.drop_table::<User>().await.unwrap(); db.close().await; pool.close().await });
     }};
@@ -118,10 +160,19 @@ macro_rules! bench_backend {
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let file = std::env::temp_dir().join(format!("dbkit-bench-{}.db", std::process::id()));
-    bench_backend!(c, &rt, "sqlite", sqlite_model, sqlx::Sqlite, format!("sqlite://{}", file.display()), |n: usize| { let _ = n; "?".to_owned() });
+    bench_backend!(c, &rt, "sqlite", sqlite_model, sqlx::Sqlite, format!("sqlite://{}", file.display()), |_: usize| "?".to_owned(), |url: &str| {
+        sqlx::sqlite::SqliteConnectOptions::from_str(url)
+            .unwrap()
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
+    });
     let _ = std::fs::remove_file(&file);
     if let Ok(url) = std::env::var("DBKIT_TEST_POSTGRES_URL") {
-        bench_backend!(c, &rt, "postgres", postgres_model, sqlx::Postgres, url, |n: usize| format!("${n}"));
+        bench_backend!(c, &rt, "postgres", postgres_model, sqlx::Postgres, url, |n: usize| format!("${n}"), |url: &str| {
+            sqlx::postgres::PgConnectOptions::from_str(url).unwrap().application_name("dbkit")
+        });
     } else {
         eprintln!("DBKIT_TEST_POSTGRES_URL is not set: PostgreSQL benchmarks skipped");
     }
@@ -129,7 +180,7 @@ fn benches(c: &mut Criterion) {
 
 criterion_group! {
     name = group;
-    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    config = Criterion::default().warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(5));
     targets = benches
 }
 criterion_main!(group);

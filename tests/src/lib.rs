@@ -58,3 +58,17 @@ pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
+
+/// Like [`connect`], with the configuration adjusted by `adjust` first.
+pub async fn connect_configured(
+    backend: Backend,
+    adjust: impl FnOnce(dbkit::DatabaseConfig) -> dbkit::DatabaseConfig,
+) -> Option<dbkit::Database> {
+    let url = server_url(backend)?;
+    let config = adjust(dbkit::DatabaseConfig::from_url(&url).expect("the test server URL parses"));
+    Some(
+        dbkit::Database::connect_with(config)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the {backend} test server ({}): {e}", url_variable(backend))),
+    )
+}

@@ -441,7 +441,12 @@ impl<'a> Prefixed<'a> {
         let mut config = DatabaseConfig::new(backend).host(host).map_err(|e| {
             ConfigError::for_variable(
                 self.name("HOST"),
-                format!("expected a host name or IP address, {} ({})", found(host), e.message()),
+                if host.contains("://") || host.contains('@') {
+                    // A URL put in the host variable may carry a password: never echo it.
+                    format!("expected a host name or IP address, found a URL: put it in `{}`", self.name("URL"))
+                } else {
+                    format!("expected a host name or IP address, {} ({})", found(host), e.message())
+                },
             )
         })?;
         if let Some(port) = self.parse("PORT", parse_port, "expected a port number from 1 to 65535")? {

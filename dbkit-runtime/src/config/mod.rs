@@ -47,6 +47,7 @@ pub struct DatabaseConfig {
     application_name: String,
     charset: String,
     sqlite_busy_timeout: Duration,
+    mysql_insert_returning: Option<bool>,
 }
 
 /// Where a database lives.
@@ -79,7 +80,7 @@ impl DatabaseConfig {
             target,
             password: None,
             // SQLAlchemy's default, and what the seeds use: enough for a service that runs a few
-            // concurrent requests per core; connections up to this many are kept open once made.
+            // concurrent requests per core; this many are opened at connect and kept open.
             pool_size: 5,
             // SQLAlchemy's default burst capacity; connections above `pool_size` are closed when idle.
             max_overflow: 10,
@@ -103,6 +104,8 @@ impl DatabaseConfig {
             charset: "utf8mb4".to_owned(),
             // How long SQLite waits on a locked database before failing with SQLITE_BUSY.
             sqlite_busy_timeout: Duration::from_secs(5),
+            // Detected from the server's version.
+            mysql_insert_returning: None,
         }
     }
 
@@ -232,7 +235,9 @@ impl DatabaseConfig {
         self
     }
 
-    /// Connections kept open once made (default 5).
+    /// Connections kept open (default 5): the pool opens them in the background after connecting and
+    /// keeps that many however idle, so size it against the server's connection limit divided by
+    /// the number of application instances.
     pub fn pool_size(mut self, pool_size: u32) -> Self {
         self.pool_size = pool_size;
         self
@@ -306,6 +311,20 @@ impl DatabaseConfig {
     pub fn sqlite_busy_timeout(mut self, timeout: Duration) -> Self {
         self.sqlite_busy_timeout = timeout;
         self
+    }
+
+    /// Whether a MySQL-protocol server takes `INSERT … RETURNING`: `None` (the default) detects it
+    /// from the server's version (MariaDB 10.5 and later); `Some(false)` makes generated `create`
+    /// read the row back in its transaction instead, as on MySQL (for a proxy that reports another
+    /// version, say).
+    pub fn mysql_insert_returning(mut self, returning: impl Into<Option<bool>>) -> Self {
+        self.mysql_insert_returning = returning.into();
+        self
+    }
+
+    /// See [`DatabaseConfig::mysql_insert_returning`].
+    pub fn get_mysql_insert_returning(&self) -> Option<bool> {
+        self.mysql_insert_returning
     }
 
     /// The backend this configuration connects to.

@@ -24,7 +24,7 @@ use crate::{ConfigError, Database, DatabaseConfig, Error, Result};
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
     let client = client(config)?;
     let version: String = client.query("SELECT version()").fetch_one().await?;
-    Ok((Engine::ClickHouse(client), ServerInfo { version, mysql_flavor: None }))
+    Ok((Engine::ClickHouse(client), ServerInfo::plain(version)))
 }
 
 fn client(config: &DatabaseConfig) -> Result<Client, ConfigError> {
@@ -103,5 +103,32 @@ impl Database {
         };
         let in_flight = self.tracker().enter(self.name())?;
         Ok(ClickHouseSession { client: client.clone(), _in_flight: in_flight })
+    }
+}
+
+impl Database {
+    /// Runs `sql` (DDL, no bind placeholders) through the call path, as `create_table` and
+    /// `drop_table` do for the SQL backends. Sent verbatim (`query_raw`): a `?` in a quoted name
+    /// is not taken for a placeholder.
+    pub(crate) async fn execute_clickhouse_ddl(
+        &self,
+        sql: &'static str,
+        operation: &'static crate::exec::Operation,
+    ) -> Result<()> {
+        use crate::exec::{Call, CallOptions, Failure};
+
+        let options = CallOptions::default();
+        let mut call = Call::new(self, &options, operation);
+        loop {
+            let outcome: Result<(), Failure> = call
+                .attempt(async {
+                    let session = call.clickhouse()?;
+                    session.query_raw(sql).execute().await.map_err(Failure::sent)
+                })
+                .await;
+            if let Some(result) = call.finish(outcome).await {
+                break result;
+            }
+        }
     }
 }

@@ -47,6 +47,15 @@ pub enum MySqlFlavor {
 pub(crate) struct ServerInfo {
     pub(crate) version: String,
     pub(crate) mysql_flavor: Option<MySqlFlavor>,
+    /// Whether `INSERT … RETURNING` works (MariaDB 10.5+; never MySQL).
+    pub(crate) mysql_insert_returning: bool,
+}
+
+impl ServerInfo {
+    /// A server that is not MySQL-protocol.
+    pub(crate) fn plain(version: String) -> Self {
+        ServerInfo { version, mysql_flavor: None, mysql_insert_returning: false }
+    }
 }
 
 impl Engine {

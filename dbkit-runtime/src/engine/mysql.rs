@@ -23,6 +23,13 @@ pub(crate) fn flavor_of(version: &str) -> MySqlFlavor {
     if version.to_ascii_lowercase().contains("mariadb") { MySqlFlavor::MariaDb } else { MySqlFlavor::MySql }
 }
 
+/// MariaDB added `INSERT … RETURNING` in 10.5; MySQL has none.
+pub(crate) fn has_insert_returning(flavor: MySqlFlavor, version: &str) -> bool {
+    let mut numbers = version.split(|c: char| !c.is_ascii_digit()).map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    flavor == MySqlFlavor::MariaDb && (major, minor) >= (10, 5)
+}
+
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
     let Target::Server(url) = config.target() else {
         unreachable!("a MySQL configuration always has a server target")
@@ -59,5 +66,26 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
         });
     let (pool, version) = probe_then_pool(pool, log_options(options, config), "SELECT VERSION()").await?;
     let flavor = flavor_of(&version);
-    Ok((Engine::MySql(pool), ServerInfo { version, mysql_flavor: Some(flavor) }))
+    let mysql_insert_returning =
+        config.get_mysql_insert_returning().unwrap_or_else(|| has_insert_returning(flavor, &version));
+    Ok((Engine::MySql(pool), ServerInfo { version, mysql_flavor: Some(flavor), mysql_insert_returning }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returning_is_mariadb_10_5_and_later() {
+        for (version, expected) in [
+            ("10.11.6-MariaDB-0+deb12u1", true),
+            ("10.5.0-MariaDB", true),
+            ("10.4.32-MariaDB", false),
+            ("11.4.2-MariaDB-ubu2404", true),
+            ("8.0.36", false),
+            ("8.4.0-commercial", false),
+        ] {
+            assert_eq!(has_insert_returning(flavor_of(version), version), expected, "{version}");
+        }
+    }
 }

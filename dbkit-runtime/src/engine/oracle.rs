@@ -49,7 +49,7 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
         let conn = pool.get()?;
         let (version, _) = conn.server_version()?;
         conn.close()?;
-        Ok((Engine::Oracle(pool), ServerInfo { version: version.to_string(), mysql_flavor: None }))
+        Ok((Engine::Oracle(pool), ServerInfo::plain(version.to_string())))
     })
     .await
 }
@@ -90,7 +90,9 @@ pub(crate) async fn close(pool: &Pool) {
 #[derive(Debug)]
 pub struct OracleSession {
     conn: Arc<oracle::Connection>,
-    _in_flight: InFlight,
+    /// Shared with every running [`OracleSession::run`]: a blocking call keeps the session counted
+    /// until it returns, even if the task awaiting it was cancelled (the thread cannot be).
+    in_flight: Arc<InFlight>,
 }
 
 impl OracleSession {
@@ -100,8 +102,12 @@ impl OracleSession {
         T: Send + 'static,
         F: FnOnce(&oracle::Connection) -> oracle::Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        blocking(move || Ok(f(&conn)?)).await
+        let (conn, in_flight) = (Arc::clone(&self.conn), Arc::clone(&self.in_flight));
+        blocking(move || {
+            let _in_flight = in_flight;
+            Ok(f(&conn)?)
+        })
+        .await
     }
 }
 
@@ -121,7 +127,7 @@ impl Database {
         let in_flight = self.tracker().enter(self.name())?;
         let pool = pool.clone();
         let conn = blocking(move || Ok(pool.get()?)).await?;
-        Ok(OracleSession { conn: Arc::new(conn), _in_flight: in_flight })
+        Ok(OracleSession { conn: Arc::new(conn), in_flight: Arc::new(in_flight) })
     }
 }
 

@@ -43,5 +43,5 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
         options = options.options([("client_connection_check_interval", "1s")]);
     }
     let pool = pool_options(config).connect_lazy_with(log_options(options, config));
-    Ok((Engine::Postgres(pool), ServerInfo { version, mysql_flavor: None }))
+    Ok((Engine::Postgres(pool), ServerInfo::plain(version)))
 }

@@ -35,5 +35,5 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     let options = options.busy_timeout(config.get_sqlite_busy_timeout()).foreign_keys(true);
     let pool = pool.connect_with(log_options(options, config)).await?;
     let version: String = sqlx::query_scalar("SELECT sqlite_version()").fetch_one(&pool).await?;
-    Ok((Engine::Sqlite(pool), ServerInfo { version, mysql_flavor: None }))
+    Ok((Engine::Sqlite(pool), ServerInfo::plain(version)))
 }
