@@ -1,0 +1,196 @@
+//! What a query is checked against: the models' tables and columns, read back from the derive's
+//! own input (see `mod.rs` for how it reaches the query macro), and the column metadata the
+//! derive emits as `Model::COLUMNS` for `Database::verify_schema`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::{Container, Field, Int, SqlType};
+use crate::ctxt::Ctxt;
+use crate::dialect::Dialect;
+
+/// One model, owned (the derive input it came from is parsed again per query macro call).
+pub(crate) struct Schema {
+    pub(crate) ident: syn::Ident,
+    pub(crate) table: String,
+    pub(crate) dialect: Option<Dialect>,
+    pub(crate) columns: Vec<Column>,
+    /// Whether the model itself is valid; an invalid one was reported by the derive.
+    pub(crate) valid: bool,
+}
+
+pub(crate) struct Column {
+    pub(crate) field: syn::Ident,
+    pub(crate) name: String,
+    /// The field's type as written, `Option` included.
+    pub(crate) ty: syn::Type,
+    pub(crate) nullable: bool,
+    pub(crate) sql_type: SqlType,
+}
+
+impl Schema {
+    pub(crate) fn from_input(input: &syn::DeriveInput) -> Option<Schema> {
+        let cx = Ctxt::new();
+        let cont = Container::from_ast(&cx, input);
+        if let Some(cont) = &cont {
+            crate::check::check(&cx, cont);
+        }
+        let valid = cx.check().is_ok();
+        let cont = cont?;
+        let dialect = cont.attrs.database.as_ref().and_then(|d| Dialect::of(d.backend.value));
+        Some(Schema {
+            ident: cont.ident.clone(),
+            table: cont.table(),
+            dialect,
+            columns: cont
+                .fields
+                .iter()
+                .map(|f| Column {
+                    field: f.ident.clone(),
+                    name: f.column(),
+                    ty: f.ty.clone(),
+                    nullable: f.nullable,
+                    sql_type: f.sql_type,
+                })
+                .collect(),
+            valid,
+        })
+    }
+
+    /// The column named `name` as SQL reads it: exactly when quoted, ignoring ASCII case when not.
+    pub(crate) fn column(&self, name: &str, quoted: bool) -> Option<usize> {
+        self.columns.iter().position(|c| if quoted { c.name == name } else { c.name.eq_ignore_ascii_case(name) })
+    }
+
+    pub(crate) fn column_names(&self) -> String {
+        self.columns.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// What a Rust value can be compared with: `None` when dbkit cannot tell (a type it does not
+/// map, a `sql_type` override of an unknown type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Bool,
+    Number,
+    Text,
+    Bytes,
+    Timestamp,
+    Date,
+    Time,
+    Uuid,
+    Json,
+}
+
+impl Family {
+    pub(crate) fn of(ty: SqlType) -> Option<Family> {
+        Some(match ty {
+            SqlType::Bool => Family::Bool,
+            SqlType::Int(_) | SqlType::F32 | SqlType::F64 => Family::Number,
+            SqlType::String => Family::Text,
+            SqlType::Bytes => Family::Bytes,
+            SqlType::DateTimeUtc | SqlType::NaiveDateTime => Family::Timestamp,
+            SqlType::NaiveDate => Family::Date,
+            SqlType::NaiveTime => Family::Time,
+            SqlType::Uuid => Family::Uuid,
+            SqlType::Json => Family::Json,
+            SqlType::Other => return None,
+        })
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Family::Bool => "a boolean",
+            Family::Number => "a number",
+            Family::Text => "text",
+            Family::Bytes => "bytes",
+            Family::Timestamp => "a timestamp",
+            Family::Date => "a date",
+            Family::Time => "a time of day",
+            Family::Uuid => "a UUID",
+            Family::Json => "JSON",
+        }
+    }
+}
+
+/// The value type of an argument or result type, seen through `&`, `Option` and `Box`: `&str` is
+/// text, `&[u8]` bytes. Returns the type's family and whether it was an `Option`.
+pub(crate) fn value_family(ty: &syn::Type) -> (Option<Family>, bool) {
+    match ty {
+        syn::Type::Reference(r) => value_family(&r.elem),
+        syn::Type::Paren(p) => value_family(&p.elem),
+        syn::Type::Group(g) => value_family(&g.elem),
+        syn::Type::Slice(s) if is_u8(&s.elem) => (Some(Family::Bytes), false),
+        syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => (Some(Family::Text), false),
+        _ => match crate::ast::option_inner(ty) {
+            Some(inner) => (value_family(inner).0, true),
+            None => (Family::of(crate::ast::classify(ty)), false),
+        },
+    }
+}
+
+fn is_u8(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("u8"))
+}
+
+/// The element type of a list argument, bound as `IN (:ids)`: `&[T]`, `Vec<T>`, `&Vec<T>`, but not
+/// `&[u8]` or `Vec<u8>`, which are one `BLOB`/`BYTEA` value.
+pub(crate) fn list_element(ty: &syn::Type) -> Option<&syn::Type> {
+    let ty = match ty {
+        syn::Type::Reference(r) => &*r.elem,
+        ty => ty,
+    };
+    let element = match ty {
+        syn::Type::Slice(s) => &*s.elem,
+        syn::Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            if last.ident != "Vec" {
+                return None;
+            }
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+            match args.args.first()? {
+                syn::GenericArgument::Type(t) => t,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    (!is_u8(element)).then_some(element)
+}
+
+/// `const COLUMNS` of the model's `Model` impl: each column's name, declared type, nullability and
+/// whether it is the key, in field order, for `Database::verify_schema`.
+pub(crate) fn columns_const(cont: &Container<'_>) -> TokenStream {
+    let dialect = cont.attrs.database.as_ref().and_then(|d| Dialect::of(d.backend.value));
+    let columns = cont.fields.iter().map(|f| {
+        let name = f.column();
+        let sql_type = dialect.map(|d| declared_type(d, f)).unwrap_or_default();
+        let (nullable, key) = (f.nullable, f.is_key());
+        quote!(::dbkit::__private::Column::new(#name, #sql_type, #nullable, #key))
+    });
+    quote! {
+        const COLUMNS: &'static [::dbkit::__private::Column] = &[#(#columns),*];
+    }
+}
+
+/// The column type the derive's DDL declares for `field` (without nullability, default or key).
+fn declared_type(dialect: Dialect, field: &Field<'_>) -> String {
+    if let Some(sql_type) = &field.attrs.column.sql_type {
+        return sql_type.value.clone();
+    }
+    if field.is_auto_key() {
+        let wide = field.sql_type == SqlType::Int(Int::I64);
+        #[allow(unreachable_patterns)]
+        return match dialect {
+            Dialect::Sqlite => "INTEGER",
+            Dialect::Postgres if wide => "BIGINT",
+            Dialect::Postgres => "INTEGER",
+            Dialect::MySql if wide => "BIGINT",
+            Dialect::MySql => "INT",
+            _ => "",
+        }
+        .to_owned();
+    }
+    let indexed = field.is_key() || field.attrs.unique.is_some();
+    dialect.column_type(field.sql_type, indexed).map(str::to_owned).unwrap_or_default()
+}

@@ -1,0 +1,20 @@
+use dbkit::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(sqlite)]
+#[repository(table = "users")]
+pub struct User {
+    #[key(auto)]
+    pub id: i64,
+    #[unique]
+    pub email: String,
+    pub bio: Option<String>,
+}
+
+#[dbkit::queries]
+impl UserRepository {
+    #[query("SELECT id, email FROM users")]
+    async fn all(&self) -> dbkit::Result<Vec<User>>;
+}
+
+fn main() {}
