@@ -3,12 +3,12 @@ use dbkit::prelude::*;
 #[derive(Repository)]
 #[database(clickhouse)]
 pub struct Event {
-    #[key]
+    #[key(auto)]
     pub id: i64,
     pub name: String,
 }
 
-// Only the backend is reported: the stub repository type keeps this line quiet.
+// Only the key is reported: the stub repository type keeps this line quiet.
 fn repository(db: &Database) -> EventRepository {
     EventRepository::new(db)
 }
