@@ -13,10 +13,12 @@ use crate::dialect::Dialect;
 
 pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) {
     let dialect = check_database(cx, cont);
+    // ClickHouse is not a SQL `Dialect` (see `clickhouse.rs`): its own type rules.
+    let clickhouse = cont.attrs.database.as_ref().is_some_and(|d| d.backend.value == Backend::ClickHouse);
     check_table(cx, cont);
     check_key(cx, cont);
     for field in &cont.fields {
-        check_field(cx, cont.ident, field, dialect);
+        check_field(cx, cont.ident, field, dialect, clickhouse);
     }
     check_column_names(cx, cont);
     check_has_columns(cx, cont);
@@ -47,12 +49,11 @@ fn check_database(cx: &Ctxt, cont: &Container<'_>) -> Option<Dialect> {
         );
     }
     let dialect = Dialect::of(backend);
-    if dialect.is_none() {
-        let product = if backend == Backend::ClickHouse { "ClickHouse" } else { "Oracle" };
+    if dialect.is_none() && backend != Backend::ClickHouse {
         cx.error_spanned_by(
             &database.backend.tokens,
             format!(
-                "`#[derive(Repository)]` does not support `{}` yet: it generates repositories for `mysql`, `postgres` and `sqlite`; use the {product} client through `Database` until it does",
+                "`#[derive(Repository)]` does not support `{}` yet: it generates repositories for `mysql`, `postgres`, `sqlite` and `clickhouse`; use the Oracle client through `Database` until it does",
                 backend.name()
             ),
         );
@@ -96,7 +97,7 @@ fn check_key(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
-fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option<Dialect>) {
+fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option<Dialect>, clickhouse: bool) {
     let attrs = &field.attrs;
     let column = &attrs.column;
     let mut type_reported = false;
@@ -137,7 +138,19 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
                 format!("a key cannot be NULL: write `{}` instead of `Option<…>`", type_name(field.value_ty)),
             );
         }
-        if key.value == KeyKind::Auto && !matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64)) {
+        if key.value == KeyKind::Auto && clickhouse {
+            // Instead of the rules about a key the database generates, which do not apply.
+            type_reported = true;
+            cx.error_spanned_by(
+                &key.tokens,
+                format!(
+                    "ClickHouse cannot generate a key: it has no auto-increment and no `RETURNING`; write `#[key]` and supply the `{}` in `New{}` (for example a `uuid::Uuid::new_v4()`, or an id from your own sequence)",
+                    crate::expand::unraw(field.ident),
+                    model.unraw(),
+                ),
+            );
+        }
+        if key.value == KeyKind::Auto && !clickhouse && !matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64)) {
             type_reported = true;
             cx.error_spanned_by(
                 field.value_ty,
@@ -148,6 +161,7 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
             );
         }
         if key.value == KeyKind::Auto
+            && !clickhouse
             && let Some(sql_type) = &column.sql_type
         {
             cx.error_spanned_by(
@@ -156,7 +170,7 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
             );
         }
         if let Some(default) = &column.default {
-            let message = if matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64)) {
+            let message = if !clickhouse && matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64)) {
                 "`default` on the key: for an integer key the database generates, write `#[key(auto)]` and remove `default`".to_owned()
             } else {
                 format!(
@@ -197,10 +211,37 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
         }
     }
 
-    if let Some(dialect) = dialect
-        && !type_reported
-    {
+    if type_reported {
+        return;
+    }
+    if let Some(dialect) = dialect {
         check_type(cx, model, field, dialect);
+    } else if clickhouse {
+        check_clickhouse_type(cx, field);
+    }
+}
+
+/// Like [`check_type`], for ClickHouse (`clickhouse.rs`), where a value travels through serde as
+/// `RowBinary` rather than through sqlx.
+fn check_clickhouse_type(cx: &Ctxt, field: &Field<'_>) {
+    if nested_option(field) {
+        cx.error_spanned_by(field.ty, "a column is nullable once: write `Option<T>`, not `Option<Option<T>>`");
+        return;
+    }
+    if let Err(unsupported) = crate::clickhouse::column_type(field) {
+        let ty = type_name(field.value_ty);
+        let message = if unsupported.message.is_empty() {
+            format!(
+                "dbkit does not know which ClickHouse column type stores `{ty}`{}: name one with `#[column(sql_type = \"...\")]`; `{ty}` must then implement serde's `Serialize` and `Deserialize` in that column's `RowBinary` encoding",
+                type_hint(&ty)
+            )
+        } else {
+            format!(
+                "{}, or name a column type with `#[column(sql_type = \"...\")]` whose `RowBinary` encoding is `{ty}`'s serde form",
+                unsupported.message
+            )
+        };
+        cx.error_spanned_by(field.value_ty, message);
     }
 }
 
@@ -221,13 +262,7 @@ fn check_type(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Dialect
     }
     if field.sql_type == SqlType::Other && field.attrs.column.sql_type.is_none() {
         let ty = type_name(field.value_ty);
-        let hint = if ty.starts_with('&') && ty.ends_with("str") || ty.contains("<str>") {
-            " (for text write `String`)"
-        } else if ty.contains("DateTime<") {
-            " (for a point in time write `chrono::DateTime<chrono::Utc>`)"
-        } else {
-            ""
-        };
+        let hint = type_hint(&ty);
         cx.error_spanned_by(
             field.value_ty,
             format!(
@@ -243,6 +278,17 @@ fn check_type(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Dialect
             message.push_str(", or name a column type with `#[column(sql_type = \"...\")]`");
         }
         cx.error_spanned_by(field.value_ty, message);
+    }
+}
+
+/// What to write instead of a type dbkit does not know, when it looks like a common mistake.
+fn type_hint(ty: &str) -> &'static str {
+    if ty.starts_with('&') && ty.ends_with("str") || ty.contains("<str>") {
+        " (for text write `String`)"
+    } else if ty.contains("DateTime<") {
+        " (for a point in time write `chrono::DateTime<chrono::Utc>`)"
+    } else {
+        ""
     }
 }
 

@@ -15,6 +15,9 @@ use crate::dialect::Dialect;
 use crate::sql::Statements;
 use crate::{ast, check};
 
+/// `#[database(clickhouse)]`: its own methods, on the types and constructors generated here.
+mod clickhouse;
+
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let cont = ast::Container::from_ast(&cx, input);
@@ -94,6 +97,9 @@ fn stub(input: &syn::DeriveInput) -> TokenStream {
 fn expand(cont: &Container<'_>) -> TokenStream {
     let database = cont.attrs.database.as_ref().expect("checked: `#[database]` is present");
     let backend = database.backend.value;
+    if backend == Backend::ClickHouse {
+        return clickhouse::expand(cont);
+    }
     let dialect = Dialect::of(backend).expect("checked: a backend with SQL");
     let statements = Statements::new(cont, dialect);
     let names = Names::of(cont.ident);
@@ -107,7 +113,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
         None => backend.name().to_owned(),
     };
     let constructors = constructors(vis, &names.repository, &database_name);
-    let model_impl = model_impl(cont, backend, &statements);
+    let model_impl = model_impl(cont, backend, (&statements.create_table, &statements.drop_table));
     let methods = Methods { cont, names: &names, dialect, statements: &statements }.all();
 
     // The query methods need the backend's sqlx driver: behind the facade's feature check, so a
@@ -233,7 +239,8 @@ fn constructors(vis: &syn::Visibility, repository: &syn::Ident, database_name: &
     }
 }
 
-fn model_impl(cont: &Container<'_>, backend: Backend, statements: &Statements) -> TokenStream {
+/// `ddl`: `CREATE TABLE IF NOT EXISTS …` and `DROP TABLE IF EXISTS …`.
+fn model_impl(cont: &Container<'_>, backend: Backend, ddl: (&str, &str)) -> TokenStream {
     let model = cont.ident;
     let table = cont.table();
     let backend = format_ident!(
@@ -246,14 +253,16 @@ fn model_impl(cont: &Container<'_>, backend: Backend, statements: &Statements) -
             Backend::Oracle => "Oracle",
         }
     );
-    let (create, drop) = (&statements.create_table, &statements.drop_table);
+    let (create, drop) = ddl;
+    let columns = crate::query::schema::columns_const(cont);
     quote! {
         #[automatically_derived]
         impl ::dbkit::__private::Model for #model {
-            const TABLE: &'static str = #table;
+            const TABLE: &'static ::core::primitive::str = #table;
             const BACKEND: ::dbkit::__private::Backend = ::dbkit::__private::Backend::#backend;
-            const CREATE_TABLE: &'static str = #create;
-            const DROP_TABLE: &'static str = #drop;
+            const CREATE_TABLE: &'static ::core::primitive::str = #create;
+            const DROP_TABLE: &'static ::core::primitive::str = #drop;
+            #columns
         }
     }
 }
@@ -323,7 +332,7 @@ impl Methods<'_> {
             let mut __call = #p::Call::new(&self.db, &self.options, &__OPERATION);
             loop {
                 let __outcome: ::core::result::Result<#output, #p::Failure> =
-                    #p::until_drained(__call.database(), async { #attempt }).await;
+                    __call.attempt(async { #attempt }).await;
                 if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
                     break __result;
                 }
@@ -508,23 +517,22 @@ impl Methods<'_> {
                 quote!(&new.#ident)
             };
             quote! {
-                match __call.database().mysql_flavor() {
-                    ::core::option::Option::Some(#p::MySqlFlavor::MariaDb) => { #returning }
-                    _ => {
-                        let mut __tx = __call.begin::<#db>().await?;
-                        let __done = #sqlx::query(#insert) #binds
-                            .execute(&mut *__tx)
-                            .await
-                            .map_err(#p::Failure::not_applied)?;
-                        let __row = #sqlx::query(#select)
-                            .bind(#key_value)
-                            .fetch_one(&mut *__tx)
-                            .await
-                            .map_err(#p::Failure::not_applied)?;
-                        let __value = __decode(&__row).map_err(#p::Failure::not_applied)?;
-                        __tx.commit().await.map_err(#p::Failure::sent)?;
-                        ::core::result::Result::Ok(__value)
-                    }
+                if __call.database().mysql_insert_returning() {
+                    #returning
+                } else {
+                    let mut __tx = __call.begin::<#db>().await?;
+                    let __done = #sqlx::query(#insert) #binds
+                        .execute(&mut *__tx)
+                        .await
+                        .map_err(#p::Failure::not_applied)?;
+                    let __row = #sqlx::query(#select)
+                        .bind(#key_value)
+                        .fetch_one(&mut *__tx)
+                        .await
+                        .map_err(#p::Failure::not_applied)?;
+                    let __value = __decode(&__row).map_err(#p::Failure::not_applied)?;
+                    __tx.commit().await.map_err(#p::Failure::sent)?;
+                    ::core::result::Result::Ok(__value)
                 }
             }
         };
@@ -545,7 +553,11 @@ impl Methods<'_> {
     fn create_many(&self) -> TokenStream {
         let (p, sqlx, db) = (quote!(::dbkit::__private), self.sqlx(), self.db());
         let columns: Vec<&Field<'_>> = self.cont.insert_fields().collect();
-        let rows_per_statement = (self.dialect.bind_limit() / columns.len()).max(1);
+        // The bind-parameter limit caps a statement's rows; so does a fixed 1000, because a statement
+        // also has a size limit (MySQL's `max_allowed_packet`, 16–64 MB by default) that wide rows
+        // of text reach long before the parameter limit, and a thousand rows a round trip already
+        // amortise its cost.
+        let rows_per_statement = (self.dialect.bind_limit() / columns.len()).clamp(1, 1000);
         let head = &self.statements.insert_many_head;
         let row = columns.iter().enumerate().map(|(i, f)| {
             let ident = f.ident;
@@ -582,7 +594,7 @@ impl Methods<'_> {
         let (new, model) = (&self.names.new, self.names.model);
         let doc = doc(format!(
             "Inserts every row in one transaction, all or nothing, with multi-row `INSERT`s of at most \
-             {rows_per_statement} rows (the backend's bind-parameter limit); returns the rows written. \
+             {rows_per_statement} rows (within the backend's bind-parameter limit); returns the rows written. \
              Use it for `{model}`s in bulk."
         ));
         let vis = self.cont.vis;

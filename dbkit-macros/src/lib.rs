@@ -7,9 +7,11 @@
 mod ast;
 mod attr;
 mod check;
+mod clickhouse;
 mod ctxt;
 mod dialect;
 mod expand;
+mod query;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -24,5 +26,22 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Repository, attributes(database, repository, key, unique, column))]
 pub fn derive_repository(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::derive(&input).into()
+    let mut output = expand::derive(&input);
+    output.extend(query::model_macro(&input));
+    output.into()
+}
+
+/// Custom SQL on a generated repository, checked at compile time against the model: see
+/// "Custom queries" in the `dbkit` crate docs.
+#[proc_macro_attribute]
+pub fn queries(args: TokenStream, item: TokenStream) -> TokenStream {
+    query::queries(args.into(), item.into()).into()
+}
+
+/// The second half of `#[dbkit::queries]`, called back with the models' definitions by the macro
+/// `#[derive(Repository)]` emits next to each model. Not for direct use.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __queries_expand(input: TokenStream) -> TokenStream {
+    query::expand(input.into()).into()
 }

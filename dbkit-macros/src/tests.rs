@@ -216,10 +216,15 @@ fn every_mistake_is_reported() {
 #[test]
 fn unsupported_backends_and_unknown_ones() {
     let input: syn::DeriveInput = syn::parse_quote! {
-        #[database(clickhouse)]
+        #[database(oracle)]
         struct Event { #[key] id: i64, name: String }
     };
     assert_eq!(errors(input).len(), 1);
+    let input: syn::DeriveInput = syn::parse_quote! {
+        #[database(clickhouse)]
+        struct Event { #[key] id: i64, name: String }
+    };
+    assert_eq!(errors(input).len(), 0, "ClickHouse is supported");
     let input: syn::DeriveInput = syn::parse_quote! {
         #[database(postgresql)]
         struct Event { #[key] id: i64, name: String }

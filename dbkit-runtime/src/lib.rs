@@ -19,6 +19,9 @@
 
 mod backend;
 pub mod classify;
+#[doc(hidden)]
+#[cfg(feature = "clickhouse")]
+pub mod clickhouse_row;
 pub mod config;
 mod database;
 pub mod drain;
@@ -30,6 +33,7 @@ mod manager;
 mod model;
 mod page;
 pub mod retry;
+pub mod schema;
 mod session;
 pub mod shutdown;
 
@@ -52,6 +56,11 @@ pub use page::Page;
 pub use session::DatabaseState;
 #[cfg(feature = "_sql")]
 pub use session::{Session, SqlDriver, Transaction};
+
+/// The `clickhouse` crate dbkit's ClickHouse backend is built on, for queries on a
+/// [`ClickHouseSession`].
+#[cfg(feature = "clickhouse")]
+pub use clickhouse;
 
 /// The sqlx crate dbkit is built on, for raw queries on a [`Session`].
 #[cfg(feature = "_sql")]

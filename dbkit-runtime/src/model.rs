@@ -18,6 +18,9 @@ pub trait Model {
     const CREATE_TABLE: &'static str;
     /// `DROP TABLE IF EXISTS …`.
     const DROP_TABLE: &'static str;
+    /// The columns in field order, as the DDL declares them, for
+    /// [`Database::verify_schema`]. Empty for a model written by hand that does not list them.
+    const COLUMNS: &'static [crate::schema::Column] = &[];
 }
 
 static CREATE_TABLE: Operation = Operation { repository: "Database", method: "create_table", kind: OpKind::Write };
@@ -73,6 +76,8 @@ impl Database {
             Backend::Postgres => self.execute_ddl::<sqlx::Postgres>(sql, operation).await,
             #[cfg(feature = "mysql")]
             Backend::MySql => self.execute_ddl::<sqlx::MySql>(sql, operation).await,
+            #[cfg(feature = "clickhouse")]
+            Backend::ClickHouse => self.execute_clickhouse_ddl(sql, operation).await,
             _ => {
                 let _ = (sql, operation);
                 Err(Error::BackendNotEnabled { backend })
