@@ -46,6 +46,50 @@ mod postgres_model {
 
 const ROWS: i64 = 1000;
 
+/// Rounds of a paired run.
+const ROUNDS: usize = 1500;
+
+/// Times `$dbkit` and `$sqlx` back to back `ROUNDS` times, alternating which goes first, and prints
+/// the medians and the median of the per-round ratios.
+macro_rules! paired {
+    ($backend:expr, $method:expr, $dbkit:expr, $sqlx:expr) => {{
+        let mut ratios = Vec::with_capacity(ROUNDS);
+        let (mut dbkit_times, mut sqlx_times) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+        for round in 0..ROUNDS {
+            let (a, b);
+            if round % 2 == 0 {
+                let t = std::time::Instant::now();
+                std::hint::black_box($dbkit);
+                a = t.elapsed();
+                let t = std::time::Instant::now();
+                std::hint::black_box($sqlx);
+                b = t.elapsed();
+            } else {
+                let t = std::time::Instant::now();
+                std::hint::black_box($sqlx);
+                b = t.elapsed();
+                let t = std::time::Instant::now();
+                std::hint::black_box($dbkit);
+                a = t.elapsed();
+            }
+            ratios.push(a.as_secs_f64() / b.as_secs_f64());
+            dbkit_times.push(a);
+            sqlx_times.push(b);
+        }
+        ratios.sort_by(f64::total_cmp);
+        dbkit_times.sort();
+        sqlx_times.sort();
+        println!(
+            "paired {}/{}: dbkit {:.1} µs, sqlx {:.1} µs (medians of {ROUNDS}), median ratio {:.3}",
+            $backend,
+            $method,
+            dbkit_times[ROUNDS / 2].as_secs_f64() * 1e6,
+            sqlx_times[ROUNDS / 2].as_secs_f64() * 1e6,
+            ratios[ROUNDS / 2]
+        );
+    }};
+}
+
 /// Hand-written sqlx for one backend: the statements dbkit generates, written out by hand.
 macro_rules! bench_backend {
     ($c:expr, $rt:expr, $label:literal, $model:ident, $driver:ty, $url:expr, $ph:expr, $options:expr) => {{
@@ -153,6 +197,40 @@ macro_rules! bench_backend {
             b.to_async(rt).iter(|| async { sqlx::query(delete_sql).bind(-1_i64).execute(&pool).await.unwrap().rows_affected() > 0 })
         });
         group.finish();
+
+        // Paired runs: each round times one dbkit call and one hand-written call back to back, in
+        // alternating order, so the machine's drift (a shared VM's neighbours) hits both alike.
+        // The figure is the median of the per-round ratios.
+        rt.block_on(async {
+            paired!($label, "get", repo.get(500).await.unwrap(),
+                sqlx::query(get_sql).bind(500_i64).fetch_optional(&pool).await.unwrap().map(|r| decode(&r)));
+            paired!($label, "get_by_username", repo.get_by_username("user500").await.unwrap(),
+                sqlx::query(by_name_sql).bind("user500").fetch_optional(&pool).await.unwrap().map(|r| decode(&r)));
+            paired!($label, "list_50", repo.list(Page::new(100, 50)).await.unwrap(),
+                sqlx::query(list_sql).bind(50_i64).bind(100_i64).fetch_all(&pool).await.unwrap().iter().map(|r| decode(r)).collect::<Vec<User>>());
+            paired!($label, "count", repo.count().await.unwrap(),
+                sqlx::query_scalar::<_, i64>(r#"SELECT COUNT(*) FROM "bench_users""#).fetch_one(&pool).await.unwrap() as u64);
+            paired!($label, "update", repo.update(700, &patch).await.unwrap(),
+                sqlx::query(update_sql).bind("patched@example.com").bind(700_i64).fetch_optional(&pool).await.unwrap().map(|r| decode(&r)));
+            paired!($label, "create", repo.create(&NewUser { username: fresh(), email: "c@example.com".to_owned(), bio: None }).await.unwrap(),
+                decode(&sqlx::query(insert_sql).bind(fresh()).bind("c@example.com").bind(None::<String>).fetch_one(&pool).await.unwrap()));
+            paired!($label, "create_many_100", {
+                let rows: Vec<NewUser> = (0..100).map(|_| NewUser { username: fresh(), email: "m@example.com".to_owned(), bio: None }).collect();
+                repo.create_many(&rows).await.unwrap()
+            }, {
+                let rows: Vec<NewUser> = (0..100).map(|_| NewUser { username: fresh(), email: "m@example.com".to_owned(), bio: None }).collect();
+                let mut tx = pool.begin().await.unwrap();
+                let mut query = sqlx::query(many_sql);
+                for row in &rows {
+                    query = query.bind(&row.username).bind(&row.email).bind(&row.bio);
+                }
+                let written = query.execute(&mut *tx).await.unwrap().rows_affected();
+                tx.commit().await.unwrap();
+                written
+            });
+            paired!($label, "delete_missing", repo.delete(-1).await.unwrap(),
+                sqlx::query(delete_sql).bind(-1_i64).execute(&pool).await.unwrap().rows_affected() > 0);
+        });
         rt.block_on(async { db.drop_table::<User>().await.unwrap(); db.close().await; pool.close().await });
     }};
 }
