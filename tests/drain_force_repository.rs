@@ -35,7 +35,7 @@ macro_rules! force_cancels_a_blocked_update {
 
             let blocked = tokio::spawn({
                 let repo = repo.clone();
-                async move { repo.update(1, &CounterPatch { value: Some(99), ..Default::default() }).await }
+                async move { repo.update(1, &CounterPatch { value: Some(99) }).await }
             });
             // Wait until the server shows the update waiting for the lock: it has been sent.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -267,6 +267,33 @@ fn model_impl(cont: &Container<'_>, backend: Backend, ddl: (&str, &str)) -> Toke
     }
 }
 
+/// One call of a generated method through the runtime: a loop over attempts, each an async block
+/// (`attempt`, evaluating to `Result<output, Failure>`) that gets its session from `__call`, as
+/// `dbkit_runtime::exec` describes. Every generated method — CRUD, ClickHouse, custom queries —
+/// runs through this one loop.
+pub(crate) fn call_loop(
+    repository: &str,
+    method: &str,
+    write: bool,
+    output: TokenStream,
+    attempt: TokenStream,
+) -> TokenStream {
+    let p = quote!(::dbkit::__private);
+    let kind = if write { quote!(Write) } else { quote!(Read) };
+    quote! {
+        static __OPERATION: #p::Operation =
+            #p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind };
+        let mut __call = #p::Call::new(&self.db, &self.options, &__OPERATION);
+        loop {
+            let __outcome: ::core::result::Result<#output, #p::Failure> =
+                __call.attempt(async { #attempt }).await;
+            if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
+                break __result;
+            }
+        }
+    }
+}
+
 /// The query methods of one repository.
 struct Methods<'a> {
     cont: &'a Container<'a>,
@@ -320,24 +347,8 @@ impl Methods<'_> {
         self.cont.key().expect("checked: the model has a key")
     }
 
-    /// One call of a generated method through the runtime: a loop over attempts, each an async
-    /// block that gets its session from `__call`, as `dbkit_runtime::exec` describes.
     fn call(&self, method: &str, write: bool, output: TokenStream, attempt: TokenStream) -> TokenStream {
-        let p = quote!(::dbkit::__private);
-        let repository = self.names.repository.to_string();
-        let kind = if write { quote!(Write) } else { quote!(Read) };
-        quote! {
-            static __OPERATION: #p::Operation =
-                #p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind };
-            let mut __call = #p::Call::new(&self.db, &self.options, &__OPERATION);
-            loop {
-                let __outcome: ::core::result::Result<#output, #p::Failure> =
-                    __call.attempt(async { #attempt }).await;
-                if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
-                    break __result;
-                }
-            }
-        }
+        call_loop(&self.names.repository.to_string(), method, write, output, attempt)
     }
 
     /// `fn __decode(row) -> Result<Model>`: columns by index, in field order (the order of every

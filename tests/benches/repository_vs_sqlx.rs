@@ -19,13 +19,13 @@ mod sqlite_model {
     #[derive(Debug, Clone, PartialEq, Repository)]
     #[database(sqlite)]
     #[repository(table = "bench_users")]
-    pub struct User {
+    pub(crate) struct User {
         #[key(auto)]
-        pub id: i64,
+        pub(crate) id: i64,
         #[unique]
-        pub username: String,
-        pub email: String,
-        pub bio: Option<String>,
+        pub(crate) username: String,
+        pub(crate) email: String,
+        pub(crate) bio: Option<String>,
     }
 }
 
@@ -34,13 +34,13 @@ mod postgres_model {
     #[derive(Debug, Clone, PartialEq, Repository)]
     #[database(postgres)]
     #[repository(table = "bench_users")]
-    pub struct User {
+    pub(crate) struct User {
         #[key(auto)]
-        pub id: i64,
+        pub(crate) id: i64,
         #[unique]
-        pub username: String,
-        pub email: String,
-        pub bio: Option<String>,
+        pub(crate) username: String,
+        pub(crate) email: String,
+        pub(crate) bio: Option<String>,
     }
 }
 

@@ -145,23 +145,8 @@ impl Methods<'_> {
         }
     }
 
-    /// One call through the runtime, as `super::Methods::call` generates for the SQL backends.
     fn call(&self, method: &str, write: bool, output: TokenStream, attempt: TokenStream) -> TokenStream {
-        let p = quote!(::dbkit::__private);
-        let repository = self.names.repository.to_string();
-        let kind = if write { quote!(Write) } else { quote!(Read) };
-        quote! {
-            static __OPERATION: #p::Operation =
-                #p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind };
-            let mut __call = #p::Call::new(&self.db, &self.options, &__OPERATION);
-            loop {
-                let __outcome: ::core::result::Result<#output, #p::Failure> =
-                    __call.attempt(async { #attempt }).await;
-                if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
-                    break __result;
-                }
-            }
-        }
+        super::call_loop(&self.names.repository.to_string(), method, write, output, attempt)
     }
 
     /// `SELECT … WHERE column = <placeholder> LIMIT 1` with `value` bound, decoded.

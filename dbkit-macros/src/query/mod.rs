@@ -898,7 +898,6 @@ fn generate(
     let QueryMethod { attrs, vis, sig, sql } = method;
     let name = &sig.ident;
     let method_name = name.unraw().to_string();
-    let kind = if write { quote!(Write) } else { quote!(Read) };
     let output = match &sig.output {
         syn::ReturnType::Type(_, ty) => single_generic(ty, "Result").expect("checked").clone(),
         syn::ReturnType::Default => unreachable!("checked"),
@@ -908,23 +907,12 @@ fn generate(
         quote!(#ident: #ty)
     });
     let doc = format!(" Runs `{}`, checked at compile time by `#[dbkit::queries]`.", sql.value().trim());
-    let body = quote! {
-        static __OPERATION: #p::Operation =
-            #p::Operation { repository: #repository, method: #method_name, kind: #p::OpKind::#kind };
-        let mut __call = #p::Call::new(&self.db, &self.options, &__OPERATION);
-        loop {
-            let __outcome: ::core::result::Result<#output, #p::Failure> = __call
-                .attempt(async {
-                    let mut __session = __call.session::<#db>().await?;
-                    #build
-                    #fetch
-                })
-                .await;
-            if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
-                break __result;
-            }
-        }
+    let attempt = quote! {
+        let mut __session = __call.session::<#db>().await?;
+        #build
+        #fetch
     };
+    let body = crate::expand::call_loop(repository, &method_name, write, quote!(#output), attempt);
     quote! {
         #(#attrs)*
         #[doc = ""]
