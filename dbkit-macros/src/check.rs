@@ -15,10 +15,15 @@ pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) {
     let dialect = check_database(cx, cont);
     // ClickHouse is not a SQL `Dialect` (see `clickhouse.rs`): its own type rules.
     let clickhouse = cont.attrs.database.as_ref().is_some_and(|d| d.backend.value == Backend::ClickHouse);
+    // Nor is Oracle (see `oracle.rs`).
+    let oracle = cont.attrs.database.as_ref().is_some_and(|d| d.backend.value == Backend::Oracle);
     check_table(cx, cont);
     check_key(cx, cont);
     for field in &cont.fields {
         check_field(cx, cont.ident, field, dialect, clickhouse);
+        if oracle {
+            check_oracle_type(cx, cont.ident, field);
+        }
     }
     check_column_names(cx, cont);
     check_has_columns(cx, cont);
@@ -48,17 +53,37 @@ fn check_database(cx: &Ctxt, cont: &Container<'_>) -> Option<Dialect> {
             ),
         );
     }
-    let dialect = Dialect::of(backend);
-    if dialect.is_none() && backend != Backend::ClickHouse {
+    Dialect::of(backend)
+}
+
+/// Like [`check_type`], for Oracle (`oracle.rs`), where a value travels through the `oracle`
+/// crate: a type it cannot bind is an error even with `sql_type`.
+fn check_oracle_type(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>) {
+    if field.attrs.key.is_some() && field.nullable || field.is_auto_key() {
+        return; // reported by `check_field`, or the key's type is fixed
+    }
+    if nested_option(field) {
         cx.error_spanned_by(
-            &database.backend.tokens,
+            field.ty,
             format!(
-                "`#[derive(Repository)]` does not support `{}` yet: it generates repositories for `mysql`, `postgres`, `sqlite` and `clickhouse`; use the Oracle client through `Database` until it does",
-                backend.name()
+                "a column is nullable once: write `Option<T>`, not `Option<Option<T>>` (`{}Patch` adds the outer `Option` itself)",
+                model.unraw()
             ),
         );
+        return;
     }
-    dialect
+    if let Err(unsupported) = crate::oracle::column_type(field) {
+        let message = if field.sql_type == SqlType::Other {
+            let ty = type_name(field.value_ty);
+            format!(
+                "dbkit cannot bind `{ty}` through the `oracle` crate{}: use a type of the Oracle column of the type table (integers, `f32`, `f64`, `bool`, `String`, `Vec<u8>`, chrono dates and times, `uuid::Uuid`, `serde_json::Value`), and convert in your code; `sql_type` cannot help, it changes only the DDL",
+                type_hint(&ty)
+            )
+        } else {
+            unsupported.message
+        };
+        cx.error_spanned_by(field.value_ty, message);
+    }
 }
 
 fn check_table(cx: &Ctxt, cont: &Container<'_>) {

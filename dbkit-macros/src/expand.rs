@@ -17,6 +17,8 @@ use crate::{ast, check};
 
 /// `#[database(clickhouse)]`: its own methods, on the types and constructors generated here.
 mod clickhouse;
+/// `#[database(oracle)]`: the full CRUD set on the `oracle` crate.
+mod oracle;
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
@@ -99,6 +101,9 @@ fn expand(cont: &Container<'_>) -> TokenStream {
     let backend = database.backend.value;
     if backend == Backend::ClickHouse {
         return clickhouse::expand(cont);
+    }
+    if backend == Backend::Oracle {
+        return oracle::expand(cont);
     }
     let dialect = Dialect::of(backend).expect("checked: a backend with SQL");
     let statements = Statements::new(cont, dialect);

@@ -11,6 +11,7 @@ mod clickhouse;
 mod ctxt;
 mod dialect;
 mod expand;
+mod oracle;
 mod query;
 mod sql;
 #[cfg(test)]

@@ -200,6 +200,17 @@ impl<'a> Call<'a> {
         Ok(session)
     }
 
+    /// An Oracle connection for this attempt, counted as a session in flight; its work runs on
+    /// the blocking pool through [`OracleSession::run`](crate::OracleSession::run).
+    ///
+    /// *Feature `oracle`.*
+    #[cfg(feature = "oracle")]
+    pub async fn oracle(&self) -> Result<crate::OracleSession, Failure> {
+        let session = self.db.oracle().await.map_err(Failure::NotSent)?;
+        self.connected.store(true, Ordering::Relaxed);
+        Ok(session)
+    }
+
     /// Ends an attempt: `Some(result)` is the call's result; `None` means try again (after any
     /// back-off, already waited).
     ///

@@ -18,6 +18,8 @@
 #![warn(missing_docs)]
 
 mod backend;
+#[cfg(feature = "redis")]
+pub mod cache;
 pub mod classify;
 #[doc(hidden)]
 #[cfg(feature = "clickhouse")]
@@ -31,6 +33,9 @@ mod error;
 pub mod exec;
 mod manager;
 mod model;
+#[doc(hidden)]
+#[cfg(feature = "oracle")]
+pub mod oracle_row;
 mod page;
 pub mod retry;
 pub mod schema;
@@ -38,6 +43,8 @@ mod session;
 pub mod shutdown;
 
 pub use backend::{Backend, UnknownBackend};
+#[cfg(feature = "redis")]
+pub use cache::RedisCache;
 pub use config::{ConfigError, DatabaseConfig};
 pub use database::{Database, DatabaseInfo};
 pub use drain::{DatabaseDrain, DrainCounts, DrainMode, DrainReport};
@@ -61,6 +68,10 @@ pub use session::{Session, SqlDriver, Transaction};
 /// [`ClickHouseSession`].
 #[cfg(feature = "clickhouse")]
 pub use clickhouse;
+
+/// The `oracle` crate dbkit's Oracle backend is built on, for statements on an [`OracleSession`].
+#[cfg(feature = "oracle")]
+pub use oracle;
 
 /// The sqlx crate dbkit is built on, for raw queries on a [`Session`].
 #[cfg(feature = "_sql")]

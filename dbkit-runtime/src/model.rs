@@ -78,6 +78,10 @@ impl Database {
             Backend::MySql => self.execute_ddl::<sqlx::MySql>(sql, operation).await,
             #[cfg(feature = "clickhouse")]
             Backend::ClickHouse => self.execute_clickhouse_ddl(sql, operation).await,
+            #[cfg(feature = "oracle")]
+            Backend::Oracle => self.execute_oracle_ddl(sql, operation).await,
+            // Reached only when a backend's feature is off.
+            #[allow(unreachable_patterns)]
             _ => {
                 let _ = (sql, operation);
                 Err(Error::BackendNotEnabled { backend })
@@ -100,6 +104,27 @@ impl Database {
                 let mut session = call.session::<DB>().await?;
                 sqlx::raw_sql(sql).execute(&mut *session).await.map_err(Failure::sent)?;
                 Ok(())
+            }
+            .await;
+            if let Some(result) = call.finish(outcome).await {
+                break result;
+            }
+        }
+    }
+}
+
+#[cfg(feature = "oracle")]
+impl Database {
+    /// Oracle DDL is a PL/SQL block (see the `dbkit` crate docs): it commits by itself.
+    async fn execute_oracle_ddl(&self, sql: &'static str, operation: &'static Operation) -> Result<()> {
+        use crate::exec::{Call, CallOptions, Failure};
+
+        let options = CallOptions::default();
+        let mut call = Call::new(self, &options, operation);
+        loop {
+            let outcome: Result<(), Failure> = async {
+                let session = call.oracle().await?;
+                session.run(move |conn| conn.execute(sql, &[]).map(drop)).await.map_err(Failure::sent)
             }
             .await;
             if let Some(result) = call.finish(outcome).await {

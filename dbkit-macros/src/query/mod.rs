@@ -441,7 +441,17 @@ fn expand_method(
         // The derive reported what is wrong with the model.
         return stub(method);
     }
-    let Some(dialect) = model.dialect else { return stub(method) };
+    let Some(dialect) = model.dialect else {
+        // A valid ClickHouse or Oracle model: not silently an `unimplemented!()` body.
+        err(
+            errors,
+            format!(
+                "custom queries are generated for SQLite, PostgreSQL and MySQL models; `{}` is a ClickHouse or Oracle model: run the statement through `Database::clickhouse()` or `Database::oracle()`",
+                model.ident
+            ),
+        );
+        return stub(method);
+    };
     #[allow(unreachable_patterns)]
     let sql_backend = matches!(dialect, Dialect::Sqlite | Dialect::Postgres | Dialect::MySql);
     if !sql_backend {

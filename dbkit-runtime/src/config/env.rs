@@ -565,7 +565,7 @@ impl<'a> Prefixed<'a> {
 }
 
 /// `found "value"`, shortened if long. Only for values that are never secrets.
-fn found(value: &str) -> String {
+pub(crate) fn found(value: &str) -> String {
     const MAX: usize = 64;
     if value.chars().count() <= MAX {
         format!("found {value:?}")
@@ -676,7 +676,7 @@ fn parse_charset(text: &str) -> Option<String> {
 }
 
 /// A duration greater than zero, or `-1` for none.
-fn parse_optional_duration(text: &str) -> Option<Option<Duration>> {
+pub(crate) fn parse_optional_duration(text: &str) -> Option<Option<Duration>> {
     if text == "-1" { Some(None) } else { parse_duration(text).map(Some) }
 }
 

@@ -2,10 +2,10 @@ use dbkit::prelude::*;
 
 #[derive(Repository)]
 #[database(oracle)]
-pub struct Event {
-    #[key]
+pub struct Alarm {
+    #[key(auto)]
     pub id: i64,
-    pub name: String,
+    pub at: chrono::NaiveTime,
 }
 
 fn main() {}
