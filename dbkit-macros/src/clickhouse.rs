@@ -185,27 +185,11 @@ impl Statements {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ctxt::Ctxt;
+
+    use crate::tests::{errors, with_valid};
 
     fn statements(input: syn::DeriveInput) -> Statements {
-        let cx = Ctxt::new();
-        let cont = Container::from_ast(&cx, &input).expect("a struct");
-        crate::check::check(&cx, &cont);
-        if let Err(errors) = cx.check() {
-            panic!("unexpected errors: {}", errors.to_compile_error());
-        }
-        Statements::new(&cont)
-    }
-
-    fn errors(input: syn::DeriveInput) -> Vec<String> {
-        let cx = Ctxt::new();
-        if let Some(cont) = Container::from_ast(&cx, &input) {
-            crate::check::check(&cx, &cont);
-        }
-        match cx.check() {
-            Ok(()) => Vec::new(),
-            Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
-        }
+        with_valid(input, Statements::new)
     }
 
     #[test]

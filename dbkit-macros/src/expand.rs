@@ -108,21 +108,35 @@ fn expand(cont: &Container<'_>) -> TokenStream {
     let dialect = Dialect::of(backend).expect("checked: a backend with SQL");
     let statements = Statements::new(cont, dialect);
     let names = Names::of(cont.ident);
-    let vis = cont.vis;
 
-    let new_struct = new_struct(cont, &names);
-    let patch_struct = patch_struct(cont, &names);
+    let methods = Methods { cont, names: &names, dialect, statements: &statements }.all();
+    let ddl = (statements.create_table.as_str(), statements.drop_table.as_str());
+    assemble(cont, &names, ddl, Some(patch_struct(cont, &names)), methods)
+}
+
+/// What every backend's expansion shares around its methods: `NewX` (and `XPatch` where the
+/// backend updates), the repository type and its constructors, the `Model` impl, and the methods
+/// behind the facade's `require_<backend>!` check, so a missing feature is one error on the
+/// backend's name rather than a cascade of unresolved driver paths.
+fn assemble(
+    cont: &Container<'_>,
+    names: &Names<'_>,
+    ddl: (&str, &str),
+    patch_struct: Option<TokenStream>,
+    methods: TokenStream,
+) -> TokenStream {
+    let database = cont.attrs.database.as_ref().expect("checked: `#[database]` is present");
+    let backend = database.backend.value;
+    let vis = cont.vis;
+    let new_struct = new_struct(cont, names);
     let repository_type = repository_type(vis, &names.repository, names.model);
     let database_name = match &database.name {
         Some(name) => name.value.clone(),
         None => backend.name().to_owned(),
     };
     let constructors = constructors(vis, &names.repository, &database_name);
-    let model_impl = model_impl(cont, backend, (&statements.create_table, &statements.drop_table));
-    let methods = Methods { cont, names: &names, dialect, statements: &statements }.all();
+    let model_impl = model_impl(cont, backend, ddl);
 
-    // The query methods need the backend's sqlx driver: behind the facade's feature check, so a
-    // missing feature is one error on the backend's name.
     let backend_span = database.backend.tokens.clone().into_iter().next().map_or(Span::call_site(), |t| t.span());
     let require = format_ident!("require_{}", backend.name(), span = backend_span);
     let gated_methods = quote_spanned! {backend_span=>

@@ -7,20 +7,27 @@ use crate::dialect::Dialect;
 use crate::sql::Statements;
 use crate::{check, expand};
 
-/// The statements of a valid model; panics with the errors of an invalid one.
-fn statements(input: syn::DeriveInput) -> Statements {
+/// `f` of a valid model; panics with the errors of an invalid one.
+pub(crate) fn with_valid<T>(input: syn::DeriveInput, f: impl FnOnce(&Container<'_>) -> T) -> T {
     let cx = Ctxt::new();
     let cont = Container::from_ast(&cx, &input).expect("a struct");
     check::check(&cx, &cont);
     if let Err(errors) = cx.check() {
         panic!("unexpected errors: {}", errors.to_compile_error());
     }
-    let backend = cont.attrs.database.as_ref().unwrap().backend.value;
-    Statements::new(&cont, Dialect::of(backend).unwrap())
+    f(&cont)
+}
+
+/// The statements of a valid model; panics with the errors of an invalid one.
+fn statements(input: syn::DeriveInput) -> Statements {
+    with_valid(input, |cont| {
+        let backend = cont.attrs.database.as_ref().unwrap().backend.value;
+        Statements::new(cont, Dialect::of(backend).unwrap())
+    })
 }
 
 /// Every error message the derive reports for `input`.
-fn errors(input: syn::DeriveInput) -> Vec<String> {
+pub(crate) fn errors(input: syn::DeriveInput) -> Vec<String> {
     let cx = Ctxt::new();
     if let Some(cont) = Container::from_ast(&cx, &input) {
         check::check(&cx, &cont);

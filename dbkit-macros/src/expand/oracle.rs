@@ -6,50 +6,19 @@
 //! each Rust type (`OracleColumn`). Every write runs in `oracle_row::transaction`: the connection
 //! never autocommits, so a write commits when it succeeded and rolls back when it failed.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
 
-use super::{Names, constructors, doc, model_impl, new_struct, param_type, patch_struct, repository_type, unraw};
+use super::{Names, doc, param_type, patch_struct, unraw};
 use crate::ast::{Container, Field};
-use crate::attr::Backend;
 use crate::oracle::{ROWS_PER_BATCH, Statements};
 
 pub(super) fn expand(cont: &Container<'_>) -> TokenStream {
-    let database = cont.attrs.database.as_ref().expect("checked: `#[database]` is present");
     let statements = Statements::new(cont);
     let names = Names::of(cont.ident);
-    let vis = cont.vis;
-
-    let new_struct = new_struct(cont, &names);
-    let patch_struct = patch_struct(cont, &names);
-    let repository_type = repository_type(vis, &names.repository, names.model);
-    let database_name = match &database.name {
-        Some(name) => name.value.clone(),
-        None => Backend::Oracle.name().to_owned(),
-    };
-    let constructors = constructors(vis, &names.repository, &database_name);
-    let model_impl = model_impl(cont, Backend::Oracle, (&statements.create_table, &statements.drop_table));
     let methods = Methods { cont, names: &names, statements: &statements }.all();
-
-    let backend_span = database.backend.tokens.clone().into_iter().next().map_or(Span::call_site(), |t| t.span());
-    let require = format_ident!("require_oracle", span = backend_span);
-    let gated_methods = quote_spanned! {backend_span=>
-        ::dbkit::__private::#require! {
-            const _: () = {
-                #methods
-            };
-        }
-    };
-    quote! {
-        #new_struct
-        #patch_struct
-        #repository_type
-        const _: () = {
-            #model_impl
-            #constructors
-        };
-        #gated_methods
-    }
+    let ddl = (statements.create_table.as_str(), statements.drop_table.as_str());
+    super::assemble(cont, &names, ddl, Some(patch_struct(cont, &names)), methods)
 }
 
 /// `oracle_row::bind(&value)`, or `bind_option` for a nullable column.
