@@ -1,19 +1,14 @@
 //! Procedural macros for dbkit. Use them through the `dbkit` crate, which documents them.
 //!
-//! The entry point only: the derive is parsed (`attr.rs`, `ast.rs`), checked (`check.rs`) and
-//! expanded (`expand.rs`, with the SQL text from `sql.rs` and `dialect.rs`) on `proc_macro2`
-//! types, so every step is unit-testable without a compiler run.
+//! The entry points only. Imports flow one way: the model front end (`model`: parse and check)
+//! → the backends (`backend`: column types, statements and the bodies that run them, one folder
+//! each) → the one renderer of a repository (`repository`) and the custom queries (`query`). All of
+//! it works on `proc_macro2` types, so every step is unit-testable without a compiler run.
 
-mod ast;
-mod attr;
-mod check;
-mod clickhouse;
-mod ctxt;
-mod dialect;
-mod expand;
-mod oracle;
+mod backend;
+mod model;
 mod query;
-mod sql;
+mod repository;
 #[cfg(test)]
 mod tests;
 
@@ -27,7 +22,7 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Repository, attributes(database, repository, key, unique, column))]
 pub fn derive_repository(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    let mut output = expand::derive(&input);
+    let mut output = repository::derive(&input);
     output.extend(query::model_macro(&input));
     output.into()
 }

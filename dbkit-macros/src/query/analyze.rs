@@ -12,7 +12,7 @@ use sqlparser::parser::Parser;
 
 use super::schema::Schema;
 use super::text::{self, Scanned};
-use crate::dialect::Dialect;
+use crate::backend::sql::Dialect;
 
 /// A column of one of the models: `(model index, column index)`.
 pub(crate) type ColumnRef = (usize, usize);

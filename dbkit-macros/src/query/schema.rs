@@ -1,13 +1,10 @@
 //! What a query is checked against: the models' tables and columns, read back from the derive's
-//! own input (see `mod.rs` for how it reaches the query macro), and the column metadata the
-//! derive emits as `Model::COLUMNS` for `Database::verify_schema`.
+//! own input (see `callback.rs` for how it reaches the query macro).
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
-use crate::ast::{Container, Field, Int, SqlType};
-use crate::ctxt::Ctxt;
-use crate::dialect::Dialect;
+use crate::backend::{self, sql::Dialect};
+use crate::model::{Ctxt, SqlType};
 
 /// One model, owned (the derive input it came from is parsed again per query macro call).
 pub(crate) struct Schema {
@@ -17,6 +14,8 @@ pub(crate) struct Schema {
     pub(crate) columns: Vec<Column>,
     /// Whether the model itself is valid; an invalid one was reported by the derive.
     pub(crate) valid: bool,
+    /// `::dbkit::__private`, or the model's `#[repository(crate = "...")]` path.
+    pub(crate) private: TokenStream,
 }
 
 pub(crate) struct Column {
@@ -31,13 +30,10 @@ pub(crate) struct Column {
 impl Schema {
     pub(crate) fn from_input(input: &syn::DeriveInput) -> Option<Schema> {
         let cx = Ctxt::new();
-        let cont = Container::from_ast(&cx, input);
-        if let Some(cont) = &cont {
-            crate::check::check(&cx, cont);
-        }
+        let cont = backend::checked(&cx, input);
         let valid = cx.check().is_ok();
         let cont = cont?;
-        let dialect = cont.attrs.database.as_ref().and_then(|d| Dialect::of(d.backend.value));
+        let dialect = cont.backend().and_then(Dialect::of);
         Some(Schema {
             ident: cont.ident.clone(),
             table: cont.table(),
@@ -54,6 +50,7 @@ impl Schema {
                 })
                 .collect(),
             valid,
+            private: cont.private(),
         })
     }
 
@@ -122,9 +119,9 @@ pub(crate) fn value_family(ty: &syn::Type) -> (Option<Family>, bool) {
         syn::Type::Group(g) => value_family(&g.elem),
         syn::Type::Slice(s) if is_u8(&s.elem) => (Some(Family::Bytes), false),
         syn::Type::Path(p) if p.qself.is_none() && p.path.is_ident("str") => (Some(Family::Text), false),
-        _ => match crate::ast::option_inner(ty) {
+        _ => match crate::model::ast::option_inner(ty) {
             Some(inner) => (value_family(inner).0, true),
-            None => (Family::of(crate::ast::classify(ty)), false),
+            None => (Family::of(crate::model::ast::classify(ty)), false),
         },
     }
 }
@@ -156,41 +153,4 @@ pub(crate) fn list_element(ty: &syn::Type) -> Option<&syn::Type> {
         _ => return None,
     };
     (!is_u8(element)).then_some(element)
-}
-
-/// `const COLUMNS` of the model's `Model` impl: each column's name, declared type, nullability and
-/// whether it is the key, in field order, for `Database::verify_schema`.
-pub(crate) fn columns_const(cont: &Container<'_>) -> TokenStream {
-    let dialect = cont.attrs.database.as_ref().and_then(|d| Dialect::of(d.backend.value));
-    let columns = cont.fields.iter().map(|f| {
-        let name = f.column();
-        let sql_type = dialect.map(|d| declared_type(d, f)).unwrap_or_default();
-        let (nullable, key) = (f.nullable, f.is_key());
-        quote!(::dbkit::__private::Column::new(#name, #sql_type, #nullable, #key))
-    });
-    quote! {
-        const COLUMNS: &'static [::dbkit::__private::Column] = &[#(#columns),*];
-    }
-}
-
-/// The column type the derive's DDL declares for `field` (without nullability, default or key).
-fn declared_type(dialect: Dialect, field: &Field<'_>) -> String {
-    if let Some(sql_type) = &field.attrs.column.sql_type {
-        return sql_type.value.clone();
-    }
-    if field.is_auto_key() {
-        let wide = field.sql_type == SqlType::Int(Int::I64);
-        #[allow(unreachable_patterns)]
-        return match dialect {
-            Dialect::Sqlite => "INTEGER",
-            Dialect::Postgres if wide => "BIGINT",
-            Dialect::Postgres => "INTEGER",
-            Dialect::MySql if wide => "BIGINT",
-            Dialect::MySql => "INT",
-            _ => "",
-        }
-        .to_owned();
-    }
-    let indexed = field.is_key() || field.attrs.unique.is_some();
-    dialect.column_type(field.sql_type, indexed).map(str::to_owned).unwrap_or_default()
 }

@@ -1,7 +1,9 @@
 //! Unit tests of the query checks, on `proc_macro2` types.
 
 use super::analyze::Analysis;
+use super::text::Piece;
 use super::*;
+use crate::backend::sql::Dialect;
 
 fn user() -> Schema {
     let input: syn::DeriveInput = syn::parse_quote! {

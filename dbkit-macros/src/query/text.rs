@@ -2,7 +2,7 @@
 //! comments, and replaced by marker identifiers that every dialect's parser reads as a column
 //! name; and, once checked, the final SQL split at the markers.
 
-use crate::dialect::Dialect;
+use crate::backend::sql::Dialect;
 
 /// The prefix of a marker: `:since` becomes `__dbkit_p0`, its first occurrence.
 const MARKER: &str = "__dbkit_p";

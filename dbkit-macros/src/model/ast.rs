@@ -1,10 +1,12 @@
 //! The model of a `#[derive(Repository)]` input: the struct, its fields with their attributes, and
 //! each field's Rust type classified into a [`SqlType`].
 
+use proc_macro2::TokenStream;
+use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 
-use crate::attr::{self, KeyKind};
-use crate::ctxt::Ctxt;
+use super::attr::{self, Backend, KeyKind};
+use super::ctxt::Ctxt;
 
 pub(crate) struct Container<'a> {
     pub(crate) ident: &'a syn::Ident,
@@ -72,9 +74,10 @@ impl SqlType {
 }
 
 impl<'a> Container<'a> {
-    /// The model, or `None` (with the error reported) when the input is not a struct with named
-    /// fields and no generics: nothing more can be checked then.
-    pub(crate) fn from_ast(cx: &Ctxt, input: &'a syn::DeriveInput) -> Option<Container<'a>> {
+    /// The model as written, or `None` (with the error reported) when the input is not a struct
+    /// with named fields and no generics: nothing more can be checked then. `Container::from_ast`
+    /// (in `mod.rs`) also checks it.
+    pub(super) fn parse(cx: &Ctxt, input: &'a syn::DeriveInput) -> Option<Container<'a>> {
         let attrs = attr::Container::from_ast(cx, input);
         let ident = &input.ident;
         let named = match &input.data {
@@ -118,6 +121,37 @@ impl<'a> Container<'a> {
         }
         let fields = named.named.iter().map(|field| Field::from_ast(cx, field)).collect();
         Some(Container { ident, vis: &input.vis, attrs, fields })
+    }
+
+    /// The `#[repository(crate = "...")]` path of a derive input, read without checking the rest
+    /// (a malformed one is reported by the derive).
+    pub(crate) fn krate_of(input: &syn::DeriveInput) -> Option<syn::Path> {
+        let cx = Ctxt::new();
+        let krate = attr::Container::from_ast(&cx, input).krate.map(|k| k.value);
+        let _ = cx.check();
+        krate
+    }
+
+    /// The backend `#[database]` names, when it parsed.
+    pub(crate) fn backend(&self) -> Option<Backend> {
+        self.attrs.database.as_ref().map(|d| d.backend.value)
+    }
+
+    /// The path of the facade's hidden module every generated item names:
+    /// `::dbkit::__private`, or `<crate>::__private` with `#[repository(crate = "...")]`.
+    pub(crate) fn private(&self) -> TokenStream {
+        private_path(self.attrs.krate.as_ref().map(|k| &k.value))
+    }
+
+    /// [`Container::private`] as a string, for attributes that take a path in a string
+    /// (`#[serde(crate = "...")]`).
+    pub(crate) fn private_str(&self) -> String {
+        self.private().to_string().replace(' ', "")
+    }
+
+    /// `NewX`, `XPatch` and `XRepository`.
+    pub(crate) fn names(&self) -> Names {
+        Names::of(self.ident)
     }
 
     /// The table name: `#[repository(table = "...")]`, or the struct's name in snake_case.
@@ -179,6 +213,89 @@ impl<'a> Field<'a> {
     pub(crate) fn is_auto_key(&self) -> bool {
         self.attrs.key.as_ref().is_some_and(|key| key.value == KeyKind::Auto)
     }
+
+    /// Whether the field is `Option<Option<T>>`: a column is nullable once.
+    pub(crate) fn is_nested_option(&self) -> bool {
+        self.nullable && option_inner(self.value_ty).is_some()
+    }
+
+    /// The field's name without `r#`, for column names and method names.
+    pub(crate) fn name(&self) -> String {
+        unraw(self.ident)
+    }
+
+    /// How a key or unique value is passed: by value when `Copy`, `&str` for a `String`, `&[u8]`
+    /// for a `Vec<u8>`, by reference otherwise.
+    pub(crate) fn param_type(&self) -> TokenStream {
+        let ty = self.value_ty;
+        match self.sql_type {
+            SqlType::String => quote!(&::core::primitive::str),
+            SqlType::Bytes => quote!(&[::core::primitive::u8]),
+            t if t.is_copy() => ty.to_token_stream(),
+            _ => quote!(&#ty),
+        }
+    }
+}
+
+/// The generated types' names.
+pub(crate) struct Names {
+    pub(crate) new: syn::Ident,
+    pub(crate) patch: syn::Ident,
+    pub(crate) repository: syn::Ident,
+}
+
+impl Names {
+    pub(crate) fn of(model: &syn::Ident) -> Names {
+        let base = model.unraw();
+        Names {
+            new: format_ident!("New{}", base),
+            patch: format_ident!("{}Patch", base),
+            repository: format_ident!("{}Repository", base),
+        }
+    }
+}
+
+/// A type as the user wrote it, without the spaces `to_string` puts between tokens.
+pub(crate) fn type_name(ty: &syn::Type) -> String {
+    let mut name = ty.to_token_stream().to_string();
+    for (spaced, tight) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ::", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+        (" ,", ","),
+        ("( ", "("),
+        (" )", ")"),
+    ] {
+        name = name.replace(spaced, tight);
+    }
+    name
+}
+
+/// What to write instead of a type dbkit does not know, when it looks like a common mistake.
+pub(crate) fn type_hint(ty: &str) -> &'static str {
+    if ty.starts_with('&') && ty.ends_with("str") || ty.contains("<str>") {
+        " (for text write `String`)"
+    } else if ty.contains("DateTime<") {
+        " (for a point in time write `chrono::DateTime<chrono::Utc>`)"
+    } else {
+        ""
+    }
+}
+
+/// `::dbkit::__private`, or `<krate>::__private`.
+pub(crate) fn private_path(krate: Option<&syn::Path>) -> TokenStream {
+    match krate {
+        Some(krate) => quote!(#krate::__private),
+        None => quote!(::dbkit::__private),
+    }
+}
+
+/// An identifier without `r#`.
+pub(crate) fn unraw(ident: &syn::Ident) -> String {
+    ident.unraw().to_string()
 }
 
 /// `T` when `ty` is `Option<T>` (or `std::option::Option<T>`, `core::option::Option<T>`).

@@ -4,8 +4,8 @@
 //! into fixed fragments here and assembled at run time by the generated code; their values are
 //! always bound, never formatted in.
 
-use crate::ast::{Container, Field};
-use crate::dialect::Dialect;
+use super::Dialect;
+use crate::model::{Container, Field};
 
 pub(crate) struct Statements {
     pub(crate) create_table: String,
@@ -53,7 +53,8 @@ impl Statements {
             .fields
             .iter()
             .map(|f| {
-                let definition = dialect.column_definition(f).unwrap_or_else(|u| panic!("checked type: {}", u.message));
+                let definition =
+                    dialect.column_definition(f).unwrap_or_else(|u| panic!("checked type: {}", u.message()));
                 format!("{} {definition}", q(&f.column()))
             })
             .collect::<Vec<_>>()

@@ -9,7 +9,7 @@ use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
 use syn::{Token, parenthesized};
 
-use crate::ctxt::Ctxt;
+use super::ctxt::Ctxt;
 
 /// A value and the tokens it was written as.
 pub(crate) struct Located<T> {
@@ -23,7 +23,9 @@ impl<T> Located<T> {
     }
 }
 
-/// The backends `#[database(...)]` names, in the order error messages list them.
+/// The backends `#[database(...)]` names, in the order error messages list them: the one enum a
+/// backend is chosen by. What a backend can do is asked of it here (`generates_keys`, `updates`);
+/// its column types and generated code live in its folder under `crate::backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Backend {
     MySql,
@@ -52,6 +54,46 @@ impl Backend {
     fn from_name(name: &str) -> Option<Backend> {
         Backend::ALL.into_iter().find(|b| b.name() == name)
     }
+
+    /// The product's name in messages.
+    pub(crate) fn product(self) -> &'static str {
+        match self {
+            Backend::MySql => "MySQL",
+            Backend::Postgres => "PostgreSQL",
+            Backend::Sqlite => "SQLite",
+            Backend::ClickHouse => "ClickHouse",
+            Backend::Oracle => "Oracle",
+        }
+    }
+
+    /// The variant of the runtime's `Backend` enum, as generated code names it.
+    pub(crate) fn runtime_variant(self) -> &'static str {
+        match self {
+            Backend::MySql => "MySql",
+            Backend::Postgres => "Postgres",
+            Backend::Sqlite => "Sqlite",
+            Backend::ClickHouse => "ClickHouse",
+            Backend::Oracle => "Oracle",
+        }
+    }
+
+    /// Whether the database can generate a key (`#[key(auto)]`): ClickHouse has no
+    /// auto-increment and no `RETURNING`.
+    pub(crate) fn generates_keys(self) -> bool {
+        self != Backend::ClickHouse
+    }
+
+    /// Whether the database enforces a key and `#[unique]` (ClickHouse does not: a lookup returns
+    /// one of the rows that match).
+    pub(crate) fn enforces_unique(self) -> bool {
+        self != Backend::ClickHouse
+    }
+
+    /// Whether single rows are written and changed: `create`, `update`, `delete` and `XPatch`.
+    /// ClickHouse is append-only (see `crate::backend::clickhouse`).
+    pub(crate) fn updates(self) -> bool {
+        self != Backend::ClickHouse
+    }
 }
 
 /// The struct's attributes.
@@ -61,6 +103,8 @@ pub(crate) struct Container {
     /// already and must not also be reported as missing.
     pub(crate) database_written: bool,
     pub(crate) table: Option<Located<String>>,
+    /// `#[repository(crate = "...")]`: the path generated code names the facade by.
+    pub(crate) krate: Option<Located<syn::Path>>,
 }
 
 /// `#[database(backend, name = "...")]`.
@@ -100,7 +144,7 @@ const FIELD_ATTRS: [&str; 3] = ["key", "unique", "column"];
 
 impl Container {
     pub(crate) fn from_ast(cx: &Ctxt, input: &syn::DeriveInput) -> Container {
-        let mut container = Container { database: None, database_written: false, table: None };
+        let mut container = Container { database: None, database_written: false, table: None, krate: None };
         for attr in &input.attrs {
             let path = attr.path();
             if path.is_ident("database") {
@@ -114,7 +158,7 @@ impl Container {
                 container.database_written = true;
                 container.database = parse_database(cx, attr);
             } else if path.is_ident("repository") {
-                parse_repository(cx, attr, &mut container.table);
+                parse_repository(cx, attr, &mut container);
             } else if let Some(name) = FIELD_ATTRS.iter().find(|name| path.is_ident(name)) {
                 cx.error_spanned_by(attr, format!("`#[{name}]` goes on a field, not on the struct"));
             }
@@ -191,16 +235,32 @@ fn backend_list() -> String {
     Backend::ALL.map(|b| format!("`{}`", b.name())).join(", ")
 }
 
-fn parse_repository(cx: &Ctxt, attr: &syn::Attribute, table: &mut Option<Located<String>>) {
+fn parse_repository(cx: &Ctxt, attr: &syn::Attribute, container: &mut Container) {
     if !matches!(attr.meta, syn::Meta::List(_)) {
         cx.error_spanned_by(attr, "expected `#[repository(table = \"...\")]`");
         return;
     }
     let parsed = attr.parse_nested_meta(|meta| {
         if meta.path.is_ident("table") {
-            set_string(cx, &meta, "repository", table)
+            set_string(cx, &meta, "repository", &mut container.table)
+        } else if meta.path.is_ident("crate") {
+            let mut path = None;
+            set_string(cx, &meta, "repository", &mut path)?;
+            if let Some(path) = path {
+                if container.krate.is_some() {
+                    cx.error_spanned_by(&path.tokens, "duplicate `crate` in `#[repository]`: keep one");
+                }
+                match syn::parse_str::<syn::Path>(&path.value) {
+                    Ok(parsed) => container.krate = Some(Located::new(parsed, &path.tokens)),
+                    Err(_) => cx.error_spanned_by(
+                        &path.tokens,
+                        "expected the path dbkit is re-exported at, such as `crate = \"my_crate::dbkit\"`",
+                    ),
+                }
+            }
+            Ok(())
         } else {
-            unknown_key(cx, &meta, "repository", &["table"])
+            unknown_key(cx, &meta, "repository", &["table", "crate"])
         }
     });
     if let Err(error) = parsed {

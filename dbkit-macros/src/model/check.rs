@@ -1,36 +1,29 @@
-//! Rules that need more than one attribute, or the backend: one key, column names that do not
-//! clash, types the backend can store. Every broken rule is reported; nothing stops at the first.
+//! Rules that need more than one attribute: one key, column names that do not clash, what a key or
+//! a unique column can be. Every broken rule is reported; nothing stops at the first. The types a
+//! backend can store are checked by `crate::backend::check_types`.
 
 use std::collections::BTreeMap;
 
 use quote::ToTokens;
 use syn::ext::IdentExt;
 
-use crate::ast::{Container, Field, Int, SqlType};
-use crate::attr::{Backend, KeyKind};
-use crate::ctxt::Ctxt;
-use crate::dialect::Dialect;
+use super::ast::{Container, Field, Int, SqlType, type_name};
+use super::attr::{Backend, KeyKind};
+use super::ctxt::Ctxt;
 
-pub(crate) fn check(cx: &Ctxt, cont: &Container<'_>) {
-    let dialect = check_database(cx, cont);
-    // ClickHouse is not a SQL `Dialect` (see `clickhouse.rs`): its own type rules.
-    let clickhouse = cont.attrs.database.as_ref().is_some_and(|d| d.backend.value == Backend::ClickHouse);
-    // Nor is Oracle (see `oracle.rs`).
-    let oracle = cont.attrs.database.as_ref().is_some_and(|d| d.backend.value == Backend::Oracle);
+pub(super) fn check(cx: &Ctxt, cont: &Container<'_>) {
+    check_database(cx, cont);
     check_table(cx, cont);
     check_key(cx, cont);
+    let generates_keys = cont.backend().is_none_or(Backend::generates_keys);
     for field in &cont.fields {
-        check_field(cx, cont.ident, field, dialect, clickhouse);
-        if oracle {
-            check_oracle_type(cx, cont.ident, field);
-        }
+        check_field(cx, cont.ident, field, generates_keys);
     }
     check_column_names(cx, cont);
     check_has_columns(cx, cont);
 }
 
-/// The dialect to generate, when `#[database]` names a backend the derive supports.
-fn check_database(cx: &Ctxt, cont: &Container<'_>) -> Option<Dialect> {
+fn check_database(cx: &Ctxt, cont: &Container<'_>) {
     let ident = cont.ident;
     if !cont.attrs.database_written {
         cx.error_spanned_by(
@@ -40,8 +33,7 @@ fn check_database(cx: &Ctxt, cont: &Container<'_>) -> Option<Dialect> {
             ),
         );
     }
-    let database = cont.attrs.database.as_ref()?;
-    let backend = database.backend.value;
+    let Some(database) = cont.attrs.database.as_ref() else { return };
     if let Some(name) = &database.name
         && name.value.is_empty()
     {
@@ -49,40 +41,9 @@ fn check_database(cx: &Ctxt, cont: &Container<'_>) -> Option<Dialect> {
             &name.tokens,
             format!(
                 "a database name cannot be empty: remove `name` to resolve the database registered as `{}`",
-                backend.name()
+                database.backend.value.name()
             ),
         );
-    }
-    Dialect::of(backend)
-}
-
-/// Like [`check_type`], for Oracle (`oracle.rs`), where a value travels through the `oracle`
-/// crate: a type it cannot bind is an error even with `sql_type`.
-fn check_oracle_type(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>) {
-    if field.attrs.key.is_some() && field.nullable || field.is_auto_key() {
-        return; // reported by `check_field`, or the key's type is fixed
-    }
-    if nested_option(field) {
-        cx.error_spanned_by(
-            field.ty,
-            format!(
-                "a column is nullable once: write `Option<T>`, not `Option<Option<T>>` (`{}Patch` adds the outer `Option` itself)",
-                model.unraw()
-            ),
-        );
-        return;
-    }
-    if let Err(unsupported) = crate::oracle::column_type(field) {
-        let message = if field.sql_type == SqlType::Other {
-            let ty = type_name(field.value_ty);
-            format!(
-                "dbkit cannot bind `{ty}` through the `oracle` crate{}: use a type of the Oracle column of the type table (integers, `f32`, `f64`, `bool`, `String`, `Vec<u8>`, chrono dates and times, `uuid::Uuid`, `serde_json::Value`), and convert in your code; `sql_type` cannot help, it changes only the DDL",
-                type_hint(&ty)
-            )
-        } else {
-            unsupported.message
-        };
-        cx.error_spanned_by(field.value_ty, message);
     }
 }
 
@@ -90,7 +51,7 @@ fn check_table(cx: &Ctxt, cont: &Container<'_>) {
     if let Some(table) = &cont.attrs.table
         && table.value.is_empty()
     {
-        let default = crate::ast::snake_case(&cont.ident.to_string());
+        let default = super::ast::snake_case(&cont.ident.to_string());
         cx.error_spanned_by(
             &table.tokens,
             format!("a table name cannot be empty: write a name, or remove `#[repository(table = ...)]` to use `{default}` (the struct's name in snake_case)"),
@@ -122,20 +83,16 @@ fn check_key(cx: &Ctxt, cont: &Container<'_>) {
     }
 }
 
-fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option<Dialect>, clickhouse: bool) {
+fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, generates_keys: bool) {
     let attrs = &field.attrs;
     let column = &attrs.column;
-    let mut type_reported = false;
 
     if let Some(name) = &column.name
         && name.value.is_empty()
     {
         cx.error_spanned_by(
             &name.tokens,
-            format!(
-                "a column name cannot be empty: remove `name = \"\"` to use the field's name, `{}`",
-                crate::expand::unraw(field.ident)
-            ),
+            format!("a column name cannot be empty: remove `name = \"\"` to use the field's name, `{}`", field.name()),
         );
     }
     if let Some(default) = &column.default
@@ -157,26 +114,24 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
 
     if let Some(key) = &attrs.key {
         if field.nullable {
-            type_reported = true;
             cx.error_spanned_by(
                 field.ty,
                 format!("a key cannot be NULL: write `{}` instead of `Option<…>`", type_name(field.value_ty)),
             );
         }
-        if key.value == KeyKind::Auto && clickhouse {
+        if key.value == KeyKind::Auto && !generates_keys {
             // Instead of the rules about a key the database generates, which do not apply.
-            type_reported = true;
             cx.error_spanned_by(
                 &key.tokens,
                 format!(
                     "ClickHouse cannot generate a key: it has no auto-increment and no `RETURNING`; write `#[key]` and supply the `{}` in `New{}` (for example a `uuid::Uuid::new_v4()`, or an id from your own sequence)",
-                    crate::expand::unraw(field.ident),
+                    field.name(),
                     model.unraw(),
                 ),
             );
         }
-        if key.value == KeyKind::Auto && !clickhouse && !matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64)) {
-            type_reported = true;
+        if key.value == KeyKind::Auto && generates_keys && !matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64))
+        {
             cx.error_spanned_by(
                 field.value_ty,
                 format!(
@@ -186,7 +141,7 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
             );
         }
         if key.value == KeyKind::Auto
-            && !clickhouse
+            && generates_keys
             && let Some(sql_type) = &column.sql_type
         {
             cx.error_spanned_by(
@@ -195,12 +150,12 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
             );
         }
         if let Some(default) = &column.default {
-            let message = if !clickhouse && matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64)) {
+            let message = if generates_keys && matches!(field.sql_type, SqlType::Int(Int::I32 | Int::I64)) {
                 "`default` on the key: for an integer key the database generates, write `#[key(auto)]` and remove `default`".to_owned()
             } else {
                 format!(
                     "`default` on the key: a key is supplied by the caller (`#[key]`) or generated as an integer (`#[key(auto)]`); remove `default` and set the `{}` in `New{}` (for a `Uuid`, `uuid::Uuid::new_v4()`)",
-                    crate::expand::unraw(field.ident),
+                    field.name(),
                     model.unraw(),
                 )
             };
@@ -209,8 +164,8 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
         if let Some(unique) = &attrs.unique {
             cx.error_spanned_by(unique, "the key is already unique: remove `#[unique]`");
         }
-        if !type_reported && matches!(field.sql_type, SqlType::Bool | SqlType::F32 | SqlType::F64 | SqlType::Json) {
-            type_reported = true;
+        let reported_above = field.nullable || key.value == KeyKind::Auto;
+        if !reported_above && matches!(field.sql_type, SqlType::Bool | SqlType::F32 | SqlType::F64 | SqlType::Json) {
             cx.error_spanned_by(
                 field.value_ty,
                 format!("a `{}` cannot be a key: use an integer, `String` or `uuid::Uuid`", type_name(field.value_ty)),
@@ -222,114 +177,31 @@ fn check_field(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Option
                 unique,
                 format!(
                     "`#[unique]` on a nullable field: `get_by_{}` could not look up NULL; make the field `{}` rather than `Option<…>`, or remove `#[unique]`",
-                    crate::expand::unraw(field.ident),
+                    field.name(),
                     type_name(field.value_ty)
                 ),
             );
         }
         if field.sql_type == SqlType::Json {
-            type_reported = true;
             cx.error_spanned_by(
                 unique,
                 "a JSON column cannot be `#[unique]` (MySQL cannot index one): remove `#[unique]`",
             );
         }
     }
-
-    if type_reported {
-        return;
-    }
-    if let Some(dialect) = dialect {
-        check_type(cx, model, field, dialect);
-    } else if clickhouse {
-        check_clickhouse_type(cx, field);
-    }
 }
 
-/// Like [`check_type`], for ClickHouse (`clickhouse.rs`), where a value travels through serde as
-/// `RowBinary` rather than through sqlx.
-fn check_clickhouse_type(cx: &Ctxt, field: &Field<'_>) {
-    if nested_option(field) {
-        cx.error_spanned_by(field.ty, "a column is nullable once: write `Option<T>`, not `Option<Option<T>>`");
-        return;
-    }
-    if let Err(unsupported) = crate::clickhouse::column_type(field) {
-        let ty = type_name(field.value_ty);
-        let message = if unsupported.message.is_empty() {
-            format!(
-                "dbkit does not know which ClickHouse column type stores `{ty}`{}: name one with `#[column(sql_type = \"...\")]`; `{ty}` must then implement serde's `Serialize` and `Deserialize` in that column's `RowBinary` encoding",
-                type_hint(&ty)
-            )
-        } else {
-            format!(
-                "{}, or name a column type with `#[column(sql_type = \"...\")]` whose `RowBinary` encoding is `{ty}`'s serde form",
-                unsupported.message
-            )
+impl Field<'_> {
+    /// Whether a key or `#[unique]` rule above already reported this field's type, so that the
+    /// backend's type check (`crate::backend::check_types`) does not report it a second time.
+    pub(crate) fn type_already_reported(&self) -> bool {
+        let Some(key) = &self.attrs.key else {
+            return self.attrs.unique.is_some() && self.sql_type == SqlType::Json;
         };
-        cx.error_spanned_by(field.value_ty, message);
+        self.nullable
+            || key.value == KeyKind::Auto
+            || matches!(self.sql_type, SqlType::Bool | SqlType::F32 | SqlType::F64 | SqlType::Json)
     }
-}
-
-/// Reports a field type the backend cannot store, spanned on the type.
-fn check_type(cx: &Ctxt, model: &syn::Ident, field: &Field<'_>, dialect: Dialect) {
-    if nested_option(field) {
-        cx.error_spanned_by(
-            field.ty,
-            format!(
-                "a column is nullable once: write `Option<T>`, not `Option<Option<T>>` (`{}Patch` adds the outer `Option` itself)",
-                model.unraw()
-            ),
-        );
-        return;
-    }
-    if field.is_auto_key() {
-        return;
-    }
-    if field.sql_type == SqlType::Other && field.attrs.column.sql_type.is_none() {
-        let ty = type_name(field.value_ty);
-        let hint = type_hint(&ty);
-        cx.error_spanned_by(
-            field.value_ty,
-            format!(
-                "dbkit does not know which {product} column type stores `{ty}`{hint}: name one with `#[column(sql_type = \"...\")]`; `{ty}` must then implement sqlx's `Type`, `Encode` and `Decode` for {product}",
-                product = dialect.product(),
-            ),
-        );
-        return;
-    }
-    if let Err(unsupported) = dialect.column_definition(field) {
-        let mut message = unsupported.message;
-        if unsupported.fixable_with_sql_type {
-            message.push_str(", or name a column type with `#[column(sql_type = \"...\")]`");
-        }
-        cx.error_spanned_by(field.value_ty, message);
-    }
-}
-
-/// What to write instead of a type dbkit does not know, when it looks like a common mistake.
-fn type_hint(ty: &str) -> &'static str {
-    if ty.starts_with('&') && ty.ends_with("str") || ty.contains("<str>") {
-        " (for text write `String`)"
-    } else if ty.contains("DateTime<") {
-        " (for a point in time write `chrono::DateTime<chrono::Utc>`)"
-    } else {
-        ""
-    }
-}
-
-/// A type as the user wrote it, without the spaces `to_string` puts between tokens.
-fn type_name(ty: &syn::Type) -> String {
-    let mut name = ty.to_token_stream().to_string();
-    for (spaced, tight) in
-        [(" <", "<"), ("< ", "<"), (" >", ">"), (" ::", "::"), (":: ", "::"), ("& ", "&"), (" ,", ",")]
-    {
-        name = name.replace(spaced, tight);
-    }
-    name
-}
-
-fn nested_option(field: &Field<'_>) -> bool {
-    field.nullable && crate::ast::option_inner(field.value_ty).is_some()
 }
 
 /// Two fields must not map to one column.

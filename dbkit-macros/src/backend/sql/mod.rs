@@ -1,10 +1,18 @@
-//! What differs between the SQL backends: identifier quoting, placeholders, the column type each
-//! Rust type is stored as, generated keys, and how many values one statement may bind.
+//! SQLite, PostgreSQL and MySQL/MariaDB on sqlx. Here, what differs between their dialects:
+//! identifier quoting, placeholders, the column type each Rust type is stored as, generated keys,
+//! and how many values one statement may bind; `statements.rs` has the text of every statement and
+//! `provider.rs` the bodies that run them.
 //!
 //! The choices are documented, with their reasons, in the type table of the `dbkit` crate docs.
 
-use crate::ast::{Field, Int, SqlType};
-use crate::attr::Backend;
+mod provider;
+mod statements;
+
+pub(crate) use self::provider::SqlProvider;
+#[cfg(test)]
+pub(crate) use self::statements::Statements;
+use super::Unsupported;
+use crate::model::{Backend, Field, Int, SqlType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
@@ -13,14 +21,6 @@ pub(crate) enum Dialect {
     /// MySQL and MariaDB: one DDL works on both; the statements that differ are chosen at run
     /// time (see `expand.rs`).
     MySql,
-}
-
-/// Why a field's type cannot be stored on a backend.
-pub(crate) struct Unsupported {
-    pub(crate) message: String,
-    /// Whether `#[column(sql_type = "...")]` would make it work (sqlx can bind the type, dbkit
-    /// just has no default column type for it).
-    pub(crate) fixable_with_sql_type: bool,
 }
 
 impl Dialect {
@@ -35,12 +35,16 @@ impl Dialect {
         }
     }
 
-    pub(crate) fn product(self) -> &'static str {
+    pub(crate) fn backend(self) -> Backend {
         match self {
-            Dialect::Sqlite => "SQLite",
-            Dialect::Postgres => "PostgreSQL",
-            Dialect::MySql => "MySQL",
+            Dialect::Sqlite => Backend::Sqlite,
+            Dialect::Postgres => Backend::Postgres,
+            Dialect::MySql => Backend::MySql,
         }
+    }
+
+    pub(crate) fn product(self) -> &'static str {
+        self.backend().product()
     }
 
     /// The sqlx driver type, as generated code names it.
@@ -157,9 +161,9 @@ impl Dialect {
     /// index `LONGTEXT`/`LONGBLOB` without a prefix length).
     pub(crate) fn column_type(self, ty: SqlType, indexed: bool) -> Result<&'static str, Unsupported> {
         self.check_bindable(ty)?;
-        let unsupported = |message: String| Unsupported { message, fixable_with_sql_type: true };
+        let unsupported = Unsupported::Fixable;
         Ok(match (self, ty) {
-            (_, SqlType::Other) => return Err(unsupported(String::new())),
+            (_, SqlType::Other) => return Err(Unsupported::Unknown),
 
             (Dialect::Sqlite, SqlType::Int(_)) => "INTEGER",
             (Dialect::Sqlite, SqlType::F32 | SqlType::F64) => "REAL",
@@ -246,7 +250,27 @@ impl Dialect {
             }
             _ => return Ok(()),
         };
-        Err(Unsupported { message, fixable_with_sql_type: false })
+        Err(Unsupported::Never(message))
+    }
+
+    /// The column type the DDL declares for `field` (without nullability, default or key), for the
+    /// schema drift check.
+    pub(crate) fn declared_type(self, field: &Field<'_>) -> String {
+        if let Some(sql_type) = &field.attrs.column.sql_type {
+            return sql_type.value.clone();
+        }
+        if field.is_auto_key() {
+            let wide = field.sql_type == SqlType::Int(Int::I64);
+            return match self {
+                Dialect::Sqlite => "INTEGER",
+                Dialect::Postgres | Dialect::MySql if wide => "BIGINT",
+                Dialect::Postgres => "INTEGER",
+                Dialect::MySql => "INT",
+            }
+            .to_owned();
+        }
+        let indexed = field.is_key() || field.attrs.unique.is_some();
+        self.column_type(field.sql_type, indexed).map(str::to_owned).unwrap_or_default()
     }
 
     /// The `DEFAULT` expression as written, except that MySQL requires `CURRENT_TIMESTAMP` to

@@ -1,0 +1,118 @@
+//! The backends: for each, its column types, the text of its statements and the bodies that run
+//! them, in one folder — `sql/` (SQLite, PostgreSQL and MySQL on sqlx), `clickhouse/`, `oracle/` —
+//! and `stub.rs`, what a model that failed its checks gets.
+//!
+//! A backend is a [`Provider`] to the one renderer of the repository (`crate::repository`): it
+//! supplies what differs, the renderer writes every method's signature, doc and call loop. Adding
+//! a backend is a folder here, a variant of [`Backend`] and an arm in [`provider`] and
+//! [`column_definition`].
+
+pub(crate) mod clickhouse;
+pub(crate) mod oracle;
+mod provider;
+pub(crate) mod sql;
+mod stub;
+
+pub(crate) use self::provider::Provider;
+pub(crate) use self::stub::Stub;
+use crate::model::ast::{type_hint, type_name};
+use crate::model::{Backend, Container, Ctxt, Field};
+
+/// Why a field's type cannot be stored on a backend.
+pub(crate) enum Unsupported {
+    /// dbkit has no column type for this Rust type: `#[column(sql_type = "...")]` names one.
+    Unknown,
+    /// dbkit's column type for it would not work; `#[column(sql_type = "...")]` still can.
+    Fixable(String),
+    /// The driver cannot carry the type at all.
+    Never(String),
+}
+
+impl Unsupported {
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            Unsupported::Unknown => "no column type",
+            Unsupported::Fixable(message) | Unsupported::Never(message) => message,
+        }
+    }
+}
+
+/// The model of `input` with every rule checked: the front end's (`Container::from_ast`) and the
+/// types the backend can store.
+pub(crate) fn checked<'a>(cx: &Ctxt, input: &'a syn::DeriveInput) -> Option<Container<'a>> {
+    let cont = Container::from_ast(cx, input)?;
+    check_types(cx, &cont);
+    Some(cont)
+}
+
+/// Reports each field type the model's backend cannot store, spanned on the type: the one type
+/// check of every backend, with the backend's own words for what a custom type needs.
+fn check_types(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(backend) = cont.backend() else { return };
+    for field in cont.fields.iter().filter(|f| !f.type_already_reported()) {
+        if field.is_nested_option() {
+            let patch = if backend.updates() {
+                format!(" (`{}` adds the outer `Option` itself)", cont.names().patch)
+            } else {
+                String::new()
+            };
+            cx.error_spanned_by(
+                field.ty,
+                format!("a column is nullable once: write `Option<T>`, not `Option<Option<T>>`{patch}"),
+            );
+            continue;
+        }
+        let Err(unsupported) = column_definition(backend, field) else { continue };
+        let ty = type_name(field.value_ty);
+        let message = match unsupported {
+            Unsupported::Unknown => format!(
+                "dbkit does not know which {} column type stores `{ty}`{}: name one with `#[column(sql_type = \"...\")]`; `{ty}` must then {}",
+                backend.product(),
+                type_hint(&ty),
+                custom_type_requirement(backend),
+            ),
+            Unsupported::Fixable(message) => format!("{message}, {}", sql_type_remedy(backend, &ty)),
+            Unsupported::Never(message) => message,
+        };
+        cx.error_spanned_by(field.value_ty, message);
+    }
+}
+
+/// The column definition of `field` on `backend`, without its name.
+pub(crate) fn column_definition(backend: Backend, field: &Field<'_>) -> Result<String, Unsupported> {
+    match sql::Dialect::of(backend) {
+        Some(dialect) => dialect.column_definition(field),
+        None if backend == Backend::ClickHouse => clickhouse::column_definition(field),
+        None => oracle::column_definition(field),
+    }
+}
+
+/// What a type named by `sql_type` must implement to travel through the backend's driver.
+fn custom_type_requirement(backend: Backend) -> String {
+    match backend {
+        Backend::ClickHouse => {
+            "implement serde's `Serialize` and `Deserialize` in that column's `RowBinary` encoding".to_owned()
+        }
+        _ => format!("implement sqlx's `Type`, `Encode` and `Decode` for {}", backend.product()),
+    }
+}
+
+/// How `#[column(sql_type = "...")]` helps when dbkit's own column type does not work.
+fn sql_type_remedy(backend: Backend, ty: &str) -> String {
+    match backend {
+        Backend::ClickHouse => format!(
+            "or name a column type with `#[column(sql_type = \"...\")]` whose `RowBinary` encoding is `{ty}`'s serde form"
+        ),
+        _ => "or name a column type with `#[column(sql_type = \"...\")]`".to_owned(),
+    }
+}
+
+/// The provider of a checked, valid model.
+pub(crate) fn provider<'a>(cont: &'a Container<'a>) -> Box<dyn Provider + 'a> {
+    let backend = cont.backend().expect("checked: `#[database]` names a backend");
+    match sql::Dialect::of(backend) {
+        Some(dialect) => Box::new(sql::SqlProvider::new(cont, dialect)),
+        None if backend == Backend::ClickHouse => Box::new(clickhouse::ClickHouseProvider::new(cont)),
+        None => Box::new(oracle::OracleProvider::new(cont)),
+    }
+}

@@ -1,0 +1,202 @@
+//! The code of a checked query method: the SQL with one driver placeholder per parameter (built at
+//! run time when a list argument needs one per element), the binds, the fetch of the result
+//! shape, all inside the call loop every generated method runs.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
+
+use super::schema::Schema;
+use super::shape::{Row, Shape, is_u64};
+use super::signature::{Arg, QueryMethod, single_generic};
+use super::text::{self, Piece};
+use crate::backend::sql::Dialect;
+use crate::repository::call::call_loop;
+
+pub(super) fn stub(method: &QueryMethod) -> TokenStream {
+    let (attrs, vis, sig) = (&method.attrs, &method.vis, &method.sig);
+    quote! {
+        #(#attrs)*
+        #[allow(unused_variables)]
+        #vis #sig {
+            ::core::unimplemented!()
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn generate(
+    method: &QueryMethod,
+    args: &[Arg],
+    occurrences: &[String],
+    lists: &BTreeSet<usize>,
+    text: &str,
+    dialect: Dialect,
+    shape: &Shape,
+    layout: Option<&[usize]>,
+    model: &Schema,
+    repository: &str,
+    write: bool,
+) -> TokenStream {
+    let p = &model.private;
+    let sqlx = quote!(#p::sqlx);
+    let driver = format_ident!("{}", dialect.sqlx_type());
+    let db = quote!(#sqlx::#driver);
+    let pieces = text::pieces(text);
+    let arg_ident = |occurrence: usize| {
+        let arg = args
+            .iter()
+            .find(|a| a.ident.unraw() == occurrences[occurrence])
+            .expect("checked: every parameter has an argument");
+        &arg.ident
+    };
+
+    let build = if lists.is_empty() {
+        // Fixed text: the driver's placeholders in order, one bind per occurrence.
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        for piece in &pieces {
+            match piece {
+                Piece::Text(t) => sql.push_str(t),
+                Piece::Param(occurrence) => {
+                    binds.push(arg_ident(*occurrence));
+                    sql.push_str(&dialect.placeholder(binds.len()));
+                }
+            }
+        }
+        quote!(let __query = #sqlx::query(#sql) #(.bind(&#binds))*;)
+    } else {
+        // A list argument (`IN (:ids)`) gets one placeholder per element, so the text is built at
+        // run time; every value is still bound, and the text is this method's compile-time pieces
+        // and the driver's placeholders only, hence `AssertSqlSafe`.
+        let steps = pieces.iter().map(|piece| match piece {
+            Piece::Text(t) => quote!(__sql.push_str(#t);),
+            Piece::Param(occurrence) if lists.contains(occurrence) => {
+                let ident = arg_ident(*occurrence);
+                quote! {
+                    if #ident.is_empty() {
+                        // `IN (NULL)` matches no row, as an empty list would.
+                        __sql.push_str("NULL");
+                    }
+                    for (__i, __value) in ::core::iter::Iterator::enumerate(#ident.iter()) {
+                        if __i > 0 {
+                            __sql.push_str(", ");
+                        }
+                        #p::push_bind::<#db, _>(&mut __sql, &mut __arguments, __value)?;
+                    }
+                }
+            }
+            Piece::Param(occurrence) => {
+                let ident = arg_ident(*occurrence);
+                quote!(#p::push_bind::<#db, _>(&mut __sql, &mut __arguments, &#ident)?;)
+            }
+        });
+        quote! {
+            let mut __sql = ::std::string::String::new();
+            let mut __arguments = <<#db as #sqlx::Database>::Arguments as ::core::default::Default>::default();
+            #(#steps)*
+            let __query = #sqlx::query_with(#sqlx::AssertSqlSafe(__sql), __arguments);
+        }
+    };
+
+    let failure = quote!(#p::Failure::sent);
+    let decode = |row: &Row| -> TokenStream {
+        match row {
+            Row::Model => {
+                let model_ident = &model.ident;
+                let layout = layout.expect("a model row has a layout");
+                let fields = model.columns.iter().zip(layout).map(|(c, index)| {
+                    let (field, ty, label) = (&c.field, &c.ty, &c.name);
+                    quote!(#field: #p::decode::<_, #ty>(__row, #index, #label).map_err(#failure)?,)
+                });
+                quote!(#model_ident { #(#fields)* })
+            }
+            Row::Tuple(types) => {
+                let values = types.iter().enumerate().map(|(index, ty)| {
+                    let label = format!("column {}", index + 1);
+                    quote!(#p::decode::<_, #ty>(__row, #index, #label).map_err(#failure)?,)
+                });
+                quote!((#(#values)*))
+            }
+            Row::Scalar(ty) if is_u64(ty) => quote! {{
+                // Counts are signed 64-bit on every backend.
+                let __n = #p::decode::<_, ::core::primitive::i64>(__row, 0, "column 1").map_err(#failure)?;
+                match <::core::primitive::u64 as ::core::convert::TryFrom<::core::primitive::i64>>::try_from(__n) {
+                    ::core::result::Result::Ok(__n) => __n,
+                    ::core::result::Result::Err(_) => {
+                        return ::core::result::Result::Err(#failure(#p::Error::Decode {
+                            column: ::std::string::String::from("column 1"),
+                            message: ::std::format!("{__n} is negative: return `i64`"),
+                        }));
+                    }
+                }
+            }},
+            Row::Scalar(ty) => quote!(#p::decode::<_, #ty>(__row, 0, "column 1").map_err(#failure)?),
+        }
+    };
+    let fetch = match shape {
+        Shape::Many(row) => {
+            let decode = decode(row);
+            quote! {
+                let __rows = __query.fetch_all(&mut *__session).await.map_err(#failure)?;
+                let mut __values = ::std::vec::Vec::with_capacity(__rows.len());
+                for __row in &__rows {
+                    __values.push(#decode);
+                }
+                ::core::result::Result::Ok(__values)
+            }
+        }
+        Shape::Optional(row) => {
+            let decode = decode(row);
+            quote! {
+                match __query.fetch_optional(&mut *__session).await.map_err(#failure)? {
+                    ::core::option::Option::Some(__row) => {
+                        let __row = &__row;
+                        ::core::result::Result::Ok(::core::option::Option::Some(#decode))
+                    }
+                    ::core::option::Option::None => ::core::result::Result::Ok(::core::option::Option::None),
+                }
+            }
+        }
+        Shape::One(row) => {
+            let decode = decode(row);
+            quote! {
+                let __row = &__query.fetch_one(&mut *__session).await.map_err(#failure)?;
+                ::core::result::Result::Ok(#decode)
+            }
+        }
+        Shape::Affected => quote! {
+            let __done = __query.execute(&mut *__session).await.map_err(#failure)?;
+            ::core::result::Result::Ok(__done.rows_affected())
+        },
+    };
+
+    let QueryMethod { attrs, vis, sig, sql } = method;
+    let name = &sig.ident;
+    let method_name = name.unraw().to_string();
+    let output = match &sig.output {
+        syn::ReturnType::Type(_, ty) => single_generic(ty, "Result").expect("checked").clone(),
+        syn::ReturnType::Default => unreachable!("checked"),
+    };
+    let params = args.iter().map(|a| {
+        let (ident, ty) = (&a.ident, &a.ty);
+        quote!(#ident: #ty)
+    });
+    let doc = format!(" Runs `{}`, checked at compile time by `#[dbkit::queries]`.", sql.value().trim());
+    let attempt = quote! {
+        let mut __session = __call.session::<#db>().await?;
+        #build
+        #fetch
+    };
+    let body = call_loop(p, repository, &method_name, write, &quote!(#output), attempt);
+    quote! {
+        #(#attrs)*
+        #[doc = ""]
+        #[doc = #doc]
+        #vis async fn #name(&self, #(#params),*) -> #p::Result<#output> {
+            #body
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Every method of a repository — signature, doc, guards and call loop — written once for every
+//! backend; the provider supplies each attempt's body.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::call::call_loop;
+use super::doc;
+use crate::backend::Provider;
+use crate::model::ast::Names;
+use crate::model::{Container, Field};
+
+pub(super) struct Methods<'a> {
+    pub(super) cont: &'a Container<'a>,
+    pub(super) names: &'a Names,
+    pub(super) provider: &'a dyn Provider,
+    /// `::dbkit::__private`.
+    pub(super) p: &'a TokenStream,
+    /// Whether the bodies are the stub's, never reached.
+    pub(super) stub: bool,
+}
+
+/// A method to render: its name, doc, parameters, output type, whether it writes, the statements
+/// before the call loop (`guard`), and one attempt's body.
+struct Method {
+    name: syn::Ident,
+    doc: String,
+    params: TokenStream,
+    output: TokenStream,
+    write: bool,
+    guard: TokenStream,
+    attempt: TokenStream,
+}
+
+impl Methods<'_> {
+    pub(super) fn render(&self) -> TokenStream {
+        let backend = self.cont.backend();
+        let mut methods = vec![self.get()];
+        methods.extend(self.cont.unique_fields().enumerate().map(|(index, field)| self.get_by(field, index)));
+        methods.push(self.list());
+        methods.push(self.count());
+        let updates = backend.is_none_or(|b| b.updates());
+        if updates {
+            methods.push(self.create());
+        }
+        methods.push(self.create_many());
+        if updates {
+            methods.push(self.update());
+            methods.push(self.delete());
+        }
+        let repository = &self.names.repository;
+        let methods = methods.into_iter().map(|m| self.method(m));
+        let allow_stub = self.stub.then(|| quote!(#[allow(unreachable_code, unused_variables)]));
+        quote! {
+            #[automatically_derived]
+            #[allow(dead_code)]
+            #allow_stub
+            impl #repository {
+                #(#methods)*
+            }
+        }
+    }
+
+    fn method(&self, method: Method) -> TokenStream {
+        let Method { name, doc: text, params, output, write, guard, attempt } = method;
+        let (p, vis) = (self.p, self.cont.vis);
+        let body = call_loop(p, &self.names.repository.to_string(), &name.to_string(), write, &output, attempt);
+        let doc = doc(text);
+        quote! {
+            #doc
+            #vis async fn #name(&self, #params) -> #p::Result<#output> {
+                #guard
+                #body
+            }
+        }
+    }
+
+    fn model(&self) -> &syn::Ident {
+        self.cont.ident
+    }
+
+    /// The key's parameter type. A model that failed its checks may have no key: its stub takes
+    /// anything, so that code calling `get` reports nothing more than the model's mistake.
+    fn key_param(&self) -> TokenStream {
+        match self.cont.key() {
+            Some(key) => key.param_type(),
+            None => quote!(impl ::core::marker::Sized),
+        }
+    }
+
+    fn key_column(&self) -> String {
+        self.cont.key().map(Field::column).unwrap_or_default()
+    }
+
+    /// What a lookup's doc adds where the database does not enforce uniqueness.
+    fn several(&self, what: &str) -> String {
+        match self.cont.backend() {
+            Some(backend) if !backend.enforces_unique() => {
+                format!(" ({} does not enforce {what}: one of them if several)", backend.product())
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn get(&self) -> Method {
+        let (model, key_ty) = (self.model(), self.key_param());
+        Method {
+            name: syn::parse_quote!(get),
+            doc: format!(
+                "The `{model}` whose `{}` is `key`, if any{}.",
+                self.key_column(),
+                self.several("a unique key")
+            ),
+            params: quote!(key: #key_ty),
+            output: quote!(::core::option::Option<#model>),
+            write: false,
+            guard: quote!(),
+            attempt: self.provider.get(),
+        }
+    }
+
+    fn get_by(&self, field: &Field<'_>, index: usize) -> Method {
+        let (model, ident, ty) = (self.model(), field.ident, field.param_type());
+        let name = field.name();
+        Method {
+            name: syn::Ident::new(&format!("get_by_{name}"), ident.span()),
+            doc: format!(
+                "The `{model}` whose unique `{}` is `{name}`, if any{}.",
+                field.column(),
+                self.several("`#[unique]`")
+            ),
+            params: quote!(#ident: #ty),
+            output: quote!(::core::option::Option<#model>),
+            write: false,
+            guard: quote!(),
+            attempt: self.provider.get_by(field, index),
+        }
+    }
+
+    fn list(&self) -> Method {
+        let (p, model) = (self.p, self.model());
+        Method {
+            name: syn::parse_quote!(list),
+            doc: format!("One page of `{model}`s, ordered by `{}` ascending.", self.key_column()),
+            params: quote!(page: #p::Page),
+            output: quote!(::std::vec::Vec<#model>),
+            write: false,
+            guard: quote!(),
+            attempt: self.provider.list(),
+        }
+    }
+
+    fn count(&self) -> Method {
+        Method {
+            name: syn::parse_quote!(count),
+            doc: format!("How many `{}`s the table holds.", self.model()),
+            params: quote!(),
+            output: quote!(::core::primitive::u64),
+            write: false,
+            guard: quote!(),
+            attempt: self.provider.count(),
+        }
+    }
+
+    fn create(&self) -> Method {
+        let (model, new) = (self.model(), &self.names.new);
+        Method {
+            name: syn::parse_quote!(create),
+            doc: format!(
+                "Inserts `new` and returns the stored `{model}`, with the generated key and the column defaults filled in."
+            ),
+            params: quote!(new: &#new),
+            output: quote!(#model),
+            write: true,
+            guard: quote!(),
+            attempt: self.provider.create(),
+        }
+    }
+
+    fn create_many(&self) -> Method {
+        let new = &self.names.new;
+        Method {
+            name: syn::parse_quote!(create_many),
+            doc: self.provider.create_many_doc(),
+            params: quote!(rows: &[#new]),
+            output: quote!(::core::primitive::u64),
+            write: true,
+            guard: quote! {
+                if rows.is_empty() {
+                    return ::core::result::Result::Ok(0);
+                }
+            },
+            attempt: self.provider.create_many(),
+        }
+    }
+
+    fn update(&self) -> Method {
+        let (model, patch, key_ty) = (self.model(), &self.names.patch, self.key_param());
+        let idents: Vec<&syn::Ident> = self.cont.patch_fields().map(|f| f.ident).collect();
+        // A stub of a model with only a key has no patch fields; its body is never reached.
+        let guard = (!idents.is_empty()).then(|| {
+            quote! {
+                if #(patch.#idents.is_none())&&* {
+                    return self.get(key).await;
+                }
+            }
+        });
+        Method {
+            name: syn::parse_quote!(update),
+            doc: format!(
+                "Writes the `Some` fields of `patch` to the `{model}` whose `{}` is `key`, in one statement, and \
+                 returns the row after the write; `None` when there is no such row. An empty patch writes \
+                 nothing and returns the current row.",
+                self.key_column()
+            ),
+            params: quote!(key: #key_ty, patch: &#patch),
+            output: quote!(::core::option::Option<#model>),
+            write: true,
+            guard: quote!(#guard),
+            attempt: self.provider.update(),
+        }
+    }
+
+    fn delete(&self) -> Method {
+        let (model, key_ty) = (self.model(), self.key_param());
+        Method {
+            name: syn::parse_quote!(delete),
+            doc: format!("Deletes the `{model}` whose `{}` is `key`; whether there was one.", self.key_column()),
+            params: quote!(key: #key_ty),
+            output: quote!(::core::primitive::bool),
+            write: true,
+            guard: quote!(),
+            attempt: self.provider.delete(),
+        }
+    }
+}
