@@ -190,7 +190,7 @@ pub(super) fn generate(
         #build
         #fetch
     };
-    let body = call_loop(p, repository, &method_name, write, &quote!(#output), attempt);
+    let body = call_loop(p, repository, &method_name, write, attempt);
     quote! {
         #(#attrs)*
         #[doc = ""]

@@ -11,18 +11,19 @@ pub(crate) fn call_loop(
     repository: &str,
     method: &str,
     write: bool,
-    output: &TokenStream,
     attempt: TokenStream,
 ) -> TokenStream {
     let kind = if write { quote!(Write) } else { quote!(Read) };
+    // The `Operation` is a constant struct literal, promoted to a `'static`; the attempt's type is
+    // inferred from the method's return type through `finish`.
     quote! {
-        static __OPERATION: #p::Operation =
-            #p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind };
-        let mut __call = #p::Call::new(&self.db, &self.options, &__OPERATION);
+        let mut __call = #p::Call::new(
+            &self.db,
+            &self.options,
+            &#p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind },
+        );
         loop {
-            let __outcome: ::core::result::Result<#output, #p::Failure> =
-                __call.attempt(async { #attempt }).await;
-            if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
+            if let ::core::option::Option::Some(__result) = __call.finish(__call.attempt(async { #attempt }).await).await {
                 break __result;
             }
         }

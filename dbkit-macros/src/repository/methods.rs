@@ -64,7 +64,7 @@ impl Methods<'_> {
     fn method(&self, method: Method) -> TokenStream {
         let Method { name, doc: text, params, output, write, guard, attempt } = method;
         let (p, vis) = (self.p, self.cont.vis);
-        let body = call_loop(p, &self.names.repository.to_string(), &name.to_string(), write, &output, attempt);
+        let body = call_loop(p, &self.names.repository.to_string(), &name.to_string(), write, attempt);
         let doc = doc(text);
         quote! {
             #doc
