@@ -136,6 +136,10 @@ impl Kind for ClickHouse {
 
     fn logs(&self, servers: &Servers) -> Vec<PathBuf> {
         let dir = dir(servers);
-        vec![dir.join("clickhouse.out"), dir.join("log/clickhouse-server.err.log"), dir.join("log/clickhouse-server.log")]
+        vec![
+            dir.join("clickhouse.out"),
+            dir.join("log/clickhouse-server.err.log"),
+            dir.join("log/clickhouse-server.log"),
+        ]
     }
 }

@@ -274,9 +274,9 @@ impl std::str::FromStr for Server {
             "mariadb" | "mysql" | "my" => Ok(Server::MariaDb),
             "redis" => Ok(Server::Redis),
             "clickhouse" | "ch" => Ok(Server::ClickHouse),
-            _ => Err(Error::new(format!(
-                "unknown server '{name}' (expected one of: postgres mariadb redis clickhouse)"
-            ))),
+            _ => {
+                Err(Error::new(format!("unknown server '{name}' (expected one of: postgres mariadb redis clickhouse)")))
+            }
         }
     }
 }
@@ -361,10 +361,11 @@ impl Servers {
     /// fails, stops the ones that came up and keeps the logs.
     pub fn start_all(&self) -> Result<()> {
         let started = Instant::now();
-        let missing: Vec<&str> = [postgres::INITDB, mariadb::MARIADBD, redis::REDIS_SERVER, clickhouse::CLICKHOUSE_SERVER]
-            .into_iter()
-            .filter(|program| !process::executable(Path::new(program)))
-            .collect();
+        let missing: Vec<&str> =
+            [postgres::INITDB, mariadb::MARIADBD, redis::REDIS_SERVER, clickhouse::CLICKHOUSE_SERVER]
+                .into_iter()
+                .filter(|program| !process::executable(Path::new(program)))
+                .collect();
         if !missing.is_empty() {
             return Err(Error::new(format!(
                 "servers not installed ({} missing); run: {} install",
@@ -432,7 +433,10 @@ impl Servers {
         std::thread::scope(|scope| {
             let f = &f;
             let running: Vec<_> = Server::ALL.map(|server| scope.spawn(move || f(server))).into_iter().collect();
-            running.into_iter().map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+            running
+                .into_iter()
+                .map(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
         })
     }
 
@@ -511,7 +515,8 @@ mod tests {
         for server in Server::ALL {
             assert_eq!(server.name().parse::<Server>().unwrap(), server);
         }
-        for (alias, server) in [("pg", Server::Postgres), ("postgresql", Server::Postgres), ("mysql", Server::MariaDb)] {
+        for (alias, server) in [("pg", Server::Postgres), ("postgresql", Server::Postgres), ("mysql", Server::MariaDb)]
+        {
             assert_eq!(alias.parse::<Server>().unwrap(), server);
         }
         assert_eq!("my".parse::<Server>().unwrap(), Server::MariaDb);

@@ -80,7 +80,9 @@ fn run(verb: Verb) -> Result<ExitCode> {
             let mut all_up = true;
             for (server, pid) in servers.status() {
                 match pid {
-                    Some(pid) => eprintln!("servers: {server}: running (pid {pid}) on 127.0.0.1:{}", server.port(&servers)),
+                    Some(pid) => {
+                        eprintln!("servers: {server}: running (pid {pid}) on 127.0.0.1:{}", server.port(&servers))
+                    }
                     None => {
                         eprintln!("servers: {server}: stopped");
                         all_up = false;

@@ -49,8 +49,11 @@ impl Kind for MariaDb {
         let dir = dir(servers);
         process::create_dirs("mariadb", &[dir.join("tmp")])?;
         // As root, mariadbd drops to the mysql user (`user = mysql`), which must own its files.
-        let (user_line, run_user) =
-            if servers.root { ("user = mysql".to_owned(), "mysql".to_owned()) } else { (String::new(), process::user_name()) };
+        let (user_line, run_user) = if servers.root {
+            ("user = mysql".to_owned(), "mysql".to_owned())
+        } else {
+            (String::new(), process::user_name())
+        };
         let d = dir.display();
         let port = servers.ports.mariadb;
         let config = format!(
@@ -102,14 +105,23 @@ innodb_doublewrite = 0
         process::remove(&dir.join("launch.pid"));
         // It drops to the mysql user itself when started as root.
         let defaults = format!("--defaults-file={}", dir.join("my.cnf").display());
-        process::launch("mariadb", MARIADBD, &[defaults.as_str()], &dir, &dir.join("mariadbd.out"), &dir.join("launch.pid"))
+        process::launch(
+            "mariadb",
+            MARIADBD,
+            &[defaults.as_str()],
+            &dir,
+            &dir.join("mariadbd.out"),
+            &dir.join("launch.pid"),
+        )
     }
 
     fn setup(&self, servers: &Servers) -> Result<()> {
         let log = dir(servers).join("setup.log");
         let mut sql = "CREATE DATABASE dbkit;".to_owned();
         for user in ["'dbkit'@'%'", "'dbkit'@'localhost'", "'dbkit'@'127.0.0.1'"] {
-            sql += &format!(" CREATE USER {user} IDENTIFIED BY 'dbkit'; GRANT ALL PRIVILEGES ON *.* TO {user} WITH GRANT OPTION;");
+            sql += &format!(
+                " CREATE USER {user} IDENTIFIED BY 'dbkit'; GRANT ALL PRIVILEGES ON *.* TO {user} WITH GRANT OPTION;"
+            );
         }
         if !process::run_logged(client(servers, "mariadb").args(["-e", &sql]), &log) {
             return Err(Error::with_logs("mariadb: creating user/database failed", &[log]));

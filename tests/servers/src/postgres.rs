@@ -54,7 +54,9 @@ impl Kind for Postgres {
 
     fn ready(&self, servers: &Servers) -> bool {
         let port = servers.ports.postgres.to_string();
-        process::succeeds(Command::new("/usr/bin/pg_isready").args(["-q", "-h", HOST, "-p", &port, "-d", "postgres", "-t", "1"]))
+        process::succeeds(
+            Command::new("/usr/bin/pg_isready").args(["-q", "-h", HOST, "-p", &port, "-d", "postgres", "-t", "1"]),
+        )
     }
 
     fn initialised(&self, servers: &Servers) -> bool {
@@ -63,7 +65,7 @@ impl Kind for Postgres {
 
     fn init(&self, servers: &Servers) -> Result<()> {
         let (dir, data) = (dir(servers), data_dir(servers));
-        process::create_dirs("postgres", &[dir.clone()])?;
+        process::create_dirs("postgres", std::slice::from_ref(&dir))?;
         if servers.root {
             process::chown("postgres", "postgres", &dir, false)?;
         }
@@ -71,7 +73,15 @@ impl Kind for Postgres {
         let log = dir.join("initdb.log");
         let mut initdb = tool(servers, "initdb");
         initdb.arg("-D").arg(&data);
-        initdb.args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]);
+        initdb.args([
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]);
         initdb.arg("-N"); // no fsync: throwaway data
         if !process::run_logged(&mut initdb, &log) {
             return Err(Error::with_logs("postgres: initdb failed", &[log]));

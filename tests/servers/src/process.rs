@@ -31,9 +31,7 @@ pub(crate) fn is_root() -> bool {
 
 /// The name of the user we run as.
 pub(crate) fn user_name() -> String {
-    output(Command::new("id").arg("-un"))
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "root".to_owned())
+    output(Command::new("id").arg("-un")).or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "root".to_owned())
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
@@ -152,7 +150,14 @@ pub(crate) fn output(command: &mut Command) -> Option<String> {
 /// reach it), output appended to `log`, and writes its pid to `launch_pid` so that an early death
 /// is noticed before the server writes a pid file of its own. A thread reaps it when it exits, so
 /// that a server killed from a long-running process (a test) does not linger as a zombie.
-pub(crate) fn launch(name: &str, program: &str, args: &[&str], dir: &Path, log: &Path, launch_pid: &Path) -> Result<()> {
+pub(crate) fn launch(
+    name: &str,
+    program: &str,
+    args: &[&str],
+    dir: &Path,
+    log: &Path,
+    launch_pid: &Path,
+) -> Result<()> {
     let fail = |e: std::io::Error| Error::new(format!("{name}: starting {program}: {e}"));
     let out = OpenOptions::new().create(true).append(true).open(log).map_err(fail)?;
     let err = out.try_clone().map_err(fail)?;

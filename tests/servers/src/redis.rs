@@ -23,7 +23,8 @@ impl Kind for Redis {
 
     fn ready(&self, servers: &Servers) -> bool {
         let port = servers.ports.redis.to_string();
-        process::output(Command::new("redis-cli").args(["-h", HOST, "-p", &port, "ping"])).is_some_and(|reply| reply == "PONG")
+        process::output(Command::new("redis-cli").args(["-h", HOST, "-p", &port, "ping"]))
+            .is_some_and(|reply| reply == "PONG")
     }
 
     fn initialised(&self, servers: &Servers) -> bool {
@@ -43,8 +44,22 @@ impl Kind for Redis {
         let (pid_file, log) = (format!("{d}/redis.pid"), format!("{d}/redis.log"));
         // Not --daemonize: the pid is ours from the start, so an early death is noticed at once.
         let args = [
-            "--bind", HOST, "--port", &port, "--save", "", "--appendonly", "no", "--dir", &d,
-            "--pidfile", &pid_file, "--logfile", &log, "--daemonize", "no",
+            "--bind",
+            HOST,
+            "--port",
+            &port,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            &d,
+            "--pidfile",
+            &pid_file,
+            "--logfile",
+            &log,
+            "--daemonize",
+            "no",
         ];
         process::launch("redis", REDIS_SERVER, &args, &dir, &dir.join("redis.out"), &dir.join("launch.pid"))
     }
