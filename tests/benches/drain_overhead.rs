@@ -10,13 +10,11 @@
 //! flight, and records when the last session ended and when the drain returned. SQLite always runs;
 //! PostgreSQL and MariaDB when `DBKIT_TEST_POSTGRES_URL` / `DBKIT_TEST_MYSQL_URL` are set.
 
-#[path = "../drain_support.rs"]
-mod drain_support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dbkit::{Backend, DrainMode};
+use dbkit_tests::drain;
 
 const RUNS: usize = 25;
 const TARGET: Duration = Duration::from_millis(50);
@@ -24,18 +22,18 @@ const TARGET: Duration = Duration::from_millis(50);
 /// One run: (the drain's time beyond the longest session, the longest session's remaining time
 /// when the drain started, the drain's total time).
 async fn run(backend: Backend, round: usize) -> Option<(Duration, Duration, Duration)> {
-    let (db, _) = drain_support::fresh(backend).await?;
+    let (db, _) = drain::fresh(backend).await?;
     let ends: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let mut tasks = Vec::new();
     for (i, base) in [50u64, 120, 200, 300].into_iter().enumerate() {
         let time = Duration::from_millis(base + ((round * 7 + i * 13) % 20) as u64);
         let (db, ends) = (db.clone(), Arc::clone(&ends));
         tasks.push(tokio::spawn(async move {
-            drain_support::long_session(&db, time).await.expect("session");
+            drain::long_session(&db, time).await.expect("session");
             ends.lock().unwrap().push(Instant::now());
         }));
     }
-    drain_support::until_in_flight(&db, 4).await;
+    drain::until_in_flight(&db, 4).await;
 
     let started = Instant::now();
     let report = db.drain(DrainMode::Graceful, Duration::from_secs(10)).await;

@@ -10,6 +10,8 @@
 
 use dbkit::Backend;
 
+pub mod drain;
+
 /// The environment variable that holds the test server URL for `backend`.
 pub fn url_variable(backend: Backend) -> String {
     match backend {

@@ -2,12 +2,10 @@
 //! waiting for the sessions in flight; those finish undisturbed, and their connections are closed
 //! when they come back rather than pooled. Run on SQLite, PostgreSQL and MariaDB.
 
-mod drain_support;
-
 use std::time::Duration;
 
 use dbkit::{Backend, DatabaseState, DrainMode, Error};
-use drain_support::*;
+use dbkit_tests::drain::*;
 
 macro_rules! immediate_tests {
     ($module:ident, $backend:expr) => {

@@ -1,5 +1,5 @@
 //! A service that receives SIGTERM drains its databases, lets the work in flight commit,
-//! disconnects and exits 0, printing its drain report. The service is `bin/drain_on_sigterm.rs`,
+//! disconnects and exits 0, printing its drain report. The service is `src/bin/drain-on-sigterm.rs`,
 //! run as a child process against SQLite, PostgreSQL and MariaDB.
 
 use std::io::{BufRead, BufReader};

@@ -4,8 +4,6 @@
 //! work dbkit cannot reach is waited for only up to the timeout. Run on SQLite, PostgreSQL and
 //! MariaDB.
 
-mod drain_support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -13,7 +11,7 @@ use std::time::Duration;
 use dbkit::shutdown::Shutdown;
 use dbkit::sqlx::{self, AssertSqlSafe};
 use dbkit::{Backend, Database, DatabaseManager, DatabaseState, DrainMode, Error, ErrorCategory};
-use drain_support::*;
+use dbkit_tests::drain::{self, *};
 
 /// Begins a transaction outside `cancellable` and inserts `id` into `table`; the caller holds it.
 async fn held_insert(db: &Database, table: &str, id: i64) -> Box<dyn FnOnce() -> HeldCommit + Send> {
@@ -79,7 +77,7 @@ macro_rules! force_tests {
                 // (were the forced transaction still open or committed, this insert would block or
                 // clash).
                 let other = second(&url).await;
-                drain_support::exec(&other, format!("INSERT INTO {table} (id) VALUES (1)")).await.unwrap();
+                drain::exec(&other, format!("INSERT INTO {table} (id) VALUES (1)")).await.unwrap();
                 assert_eq!(count(&other, &table).await, 1);
                 other.close().await;
             }

@@ -3,12 +3,10 @@
 //! says so, without cutting the work short. The manager drains every database at once. Run on
 //! SQLite, PostgreSQL and MariaDB.
 
-mod drain_support;
-
 use std::time::Duration;
 
 use dbkit::{Backend, DatabaseConfig, DatabaseManager, DatabaseState, DrainMode, Error, ErrorCategory, HealthStatus};
-use drain_support::*;
+use dbkit_tests::drain::*;
 
 macro_rules! graceful_tests {
     ($module:ident, $backend:expr) => {

@@ -10,9 +10,9 @@
 //! - a write that failed otherwise is absent;
 //! - every error is classified (not `ErrorCategory::Unknown`).
 //!
-//! The faults come from `scripts/servers` (its path in `DBKIT_TEST_SERVERS`, exported by
-//! `scripts/servers env`). The tests restart shared servers: do not run them next to other suites
-//! that use the same servers.
+//! The faults come from the test servers' harness (`dbkit-test-servers`), on the servers
+//! `scripts/servers env` describes (`DBKIT_RUN_DIR` and the ports). The tests restart shared
+//! servers: do not run them next to other suites that use the same servers.
 //!
 //! Also here: a connection lost after a write was sent (the session kills its own backend) ends the
 //! call with `OutcomeUnknown` after one attempt, while the same fault during a read is retried.
@@ -26,6 +26,7 @@ use dbkit::__private::{Call, CallOptions, Failure, OpKind, Operation};
 use dbkit::retry::RetryPolicy;
 use dbkit::sqlx::{self, AssertSqlSafe};
 use dbkit::{Backend, Database, DatabaseConfig, Error, ErrorCategory};
+use dbkit_test_servers::{Server, Servers};
 use dbkit_tests::{is_ci, server_url, unique_name};
 
 const ROWS: u64 = 10_000;
@@ -34,28 +35,44 @@ const ROWS: u64 = 10_000;
 static SERVERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const TASKS: usize = 32;
 
-/// `scripts/servers`, or `None` (skip) when it is not configured outside CI.
-fn servers_script() -> Option<String> {
-    match std::env::var("DBKIT_TEST_SERVERS") {
-        Ok(path) if !path.is_empty() => Some(path),
-        _ if is_ci() => panic!("DBKIT_TEST_SERVERS is not set under CI=true: eval \"$(scripts/servers env)\""),
+/// The servers `scripts/servers env` describes, or `None` (skip) when they are not configured
+/// outside CI.
+fn servers() -> Option<Servers> {
+    match std::env::var("DBKIT_RUN_DIR") {
+        Ok(dir) if !dir.is_empty() => Some(Servers::from_env().expect("DBKIT_* describe the test servers")),
+        _ if is_ci() => panic!("DBKIT_RUN_DIR is not set under CI=true: eval \"$(scripts/servers env)\""),
         _ => {
-            eprintln!("skipped: DBKIT_TEST_SERVERS is not set (eval \"$(scripts/servers env)\")");
+            eprintln!("skipped: DBKIT_RUN_DIR is not set (eval \"$(scripts/servers env)\")");
             None
         }
     }
 }
 
-async fn run_script(script: &str, args: &'static [&'static str]) {
-    let script = script.to_owned();
+/// What happens to a server while the writes run.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// Restarted on its data (PostgreSQL: `pg_ctl restart -m fast`).
+    Restart(Server),
+    /// SIGKILL, as a crash.
+    Kill(Server),
+    /// Started again on its data, after a kill.
+    Start(Server),
+}
+
+async fn inject(servers: &Servers, fault: Fault) {
+    let servers = servers.clone();
     let started = Instant::now();
-    let status =
-        tokio::task::spawn_blocking(move || std::process::Command::new("bash").arg(&script).args(args).status())
-            .await
-            .unwrap()
-            .unwrap();
-    assert!(status.success(), "scripts/servers {args:?} failed: {status}");
-    eprintln!("fault: servers {args:?} took {:?}", started.elapsed());
+    let result = tokio::task::spawn_blocking(move || match fault {
+        Fault::Restart(server) => server.restart(&servers),
+        Fault::Kill(server) => server.kill(&servers),
+        Fault::Start(server) => server.start(&servers),
+    })
+    .await
+    .unwrap();
+    if let Err(e) = result {
+        panic!("{fault:?} failed: {e}");
+    }
+    eprintln!("fault: {fault:?} took {:?}", started.elapsed());
 }
 
 /// Patient enough to ride out a restart; counts retries.
@@ -122,7 +139,7 @@ macro_rules! fault_test {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             let Some(url) = server_url($backend) else { return };
-            let Some(script) = servers_script() else { return };
+            let Some(servers) = servers() else { return };
             let _servers = SERVERS.lock().await;
             let started = Instant::now();
             // A short pool timeout: while the server is down, acquiring fails fast (before anything
@@ -187,16 +204,16 @@ macro_rules! fault_test {
                 .collect();
 
             let faults = {
-                let (done, script) = (Arc::clone(&done), script.clone());
+                let done = Arc::clone(&done);
                 tokio::spawn(async move {
-                    let faults: &[(u64, &'static [&'static str])] = $faults;
-                    for &(after, args) in faults {
+                    let faults: &[(u64, Fault)] = $faults;
+                    for &(after, fault) in faults {
                         while done.load(Ordering::Relaxed) < after {
                             tokio::time::sleep(Duration::from_millis(5)).await;
                         }
                         let at = done.load(Ordering::Relaxed);
-                        assert!(at < ROWS - 500, "the fault {args:?} came after the writes ({at} done)");
-                        run_script(&script, args).await;
+                        assert!(at < ROWS - 500, "the fault {fault:?} came after the writes ({at} done)");
+                        inject(&servers, fault).await;
                     }
                 })
             };
@@ -229,7 +246,7 @@ fault_test!(
     Backend::Postgres,
     sqlx::Postgres,
     "INSERT INTO {table} (k, v) VALUES ($1, $2)",
-    &[(2_500, &["restart", "postgres"]), (6_500, &["restart", "postgres"])]
+    &[(2_500, Fault::Restart(Server::Postgres)), (6_500, Fault::Restart(Server::Postgres))]
 );
 
 fault_test!(
@@ -237,7 +254,7 @@ fault_test!(
     Backend::MySql,
     sqlx::MySql,
     "INSERT INTO {table} (k, v) VALUES (?, ?)",
-    &[(3_000, &["kill", "mariadb"]), (3_000, &["start-one", "mariadb"])]
+    &[(3_000, Fault::Kill(Server::MariaDb)), (3_000, Fault::Start(Server::MariaDb))]
 );
 
 /// A connection lost after the statement was sent: a write is not run again and says its outcome

@@ -1,17 +1,16 @@
-//! What the drain tests share: long in-flight work on each backend, and a second connection to
-//! check what a drained database left behind. Included with `mod drain_support;`.
-
-#![allow(dead_code)] // each test file uses a part
+//! What the drain tests and the drain bench share: long in-flight work on each backend, and a
+//! second connection to check what a drained database left behind.
 
 use std::time::Duration;
 
 use dbkit::sqlx::{self, AssertSqlSafe};
 use dbkit::{Backend, Database, DatabaseConfig};
-use dbkit_tests::{server_url, unique_name};
+
+use crate::{server_url, unique_name};
 
 /// A fresh database for `backend` (SQLite: a file, so that a second connection sees the same
 /// data), or `None` when its server is not configured outside CI.
-pub(crate) async fn fresh(backend: Backend) -> Option<(Database, String)> {
+pub async fn fresh(backend: Backend) -> Option<(Database, String)> {
     let url = match backend {
         Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!("{}.db", unique_name("dbkit_drain")));
@@ -27,12 +26,12 @@ pub(crate) async fn fresh(backend: Backend) -> Option<(Database, String)> {
 }
 
 /// A second, independent connection to the same database.
-pub(crate) async fn second(url: &str) -> Database {
+pub async fn second(url: &str) -> Database {
     Database::connect(url).await.unwrap()
 }
 
 /// Runs `sql` (a statement without results) on a session of its own.
-pub(crate) async fn exec(db: &Database, sql: String) -> dbkit::Result<()> {
+pub async fn exec(db: &Database, sql: String) -> dbkit::Result<()> {
     match db.backend() {
         Backend::Postgres => {
             let mut s = db.session::<sqlx::Postgres>().await?;
@@ -51,7 +50,7 @@ pub(crate) async fn exec(db: &Database, sql: String) -> dbkit::Result<()> {
 }
 
 /// `SELECT COUNT(*) FROM table`.
-pub(crate) async fn count(db: &Database, table: &str) -> i64 {
+pub async fn count(db: &Database, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     match db.backend() {
         Backend::Postgres => {
@@ -70,7 +69,7 @@ pub(crate) async fn count(db: &Database, table: &str) -> i64 {
 }
 
 /// A new table `(id INTEGER PRIMARY KEY)`.
-pub(crate) async fn table(db: &Database) -> String {
+pub async fn table(db: &Database) -> String {
     let name = unique_name("drain");
     exec(db, format!("CREATE TABLE {name} (id INTEGER PRIMARY KEY)")).await.unwrap();
     name
@@ -87,7 +86,7 @@ fn sleep_sql(backend: Backend, time: Duration) -> Option<String> {
 
 /// Holds a session for `time`: one long statement on a server; on SQLite, the session held open
 /// while the task sleeps. Runs on the session directly (not inside `cancellable`).
-pub(crate) async fn long_session(db: &Database, time: Duration) -> dbkit::Result<()> {
+pub async fn long_session(db: &Database, time: Duration) -> dbkit::Result<()> {
     match sleep_sql(db.backend(), time) {
         Some(sql) => exec(db, sql).await,
         None => {
@@ -101,7 +100,7 @@ pub(crate) async fn long_session(db: &Database, time: Duration) -> dbkit::Result
 /// In one transaction (through `Database::transaction`): inserts `id` into `table`, calls
 /// `inserted`, then works for `time` (a long statement, or holding the transaction open on SQLite)
 /// and commits.
-pub(crate) async fn insert_then_work(
+pub async fn insert_then_work(
     db: &Database,
     table: &str,
     id: i64,
@@ -134,7 +133,7 @@ pub(crate) async fn insert_then_work(
 }
 
 /// Waits (up to 10 s) until `db` has `n` sessions in flight.
-pub(crate) async fn until_in_flight(db: &Database, n: usize) {
+pub async fn until_in_flight(db: &Database, n: usize) {
     let waited = tokio::time::timeout(Duration::from_secs(10), async {
         while db.sessions_in_flight() < n {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -145,7 +144,7 @@ pub(crate) async fn until_in_flight(db: &Database, n: usize) {
 }
 
 /// Waits (up to 10 s) until `db`'s pool has no connection open; returns how many are.
-pub(crate) async fn until_no_connections(db: &Database) -> u32 {
+pub async fn until_no_connections(db: &Database) -> u32 {
     let mut open = db.connections_open();
     for _ in 0..1000 {
         if open == 0 {
