@@ -33,6 +33,7 @@ mod error;
 pub mod exec;
 mod manager;
 mod model;
+mod operation;
 #[doc(hidden)]
 #[cfg(feature = "oracle")]
 pub mod oracle_row;

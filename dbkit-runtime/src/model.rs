@@ -2,7 +2,7 @@
 //! [`Database::create_table`] and [`Database::drop_table`] run; plus the small helpers the
 //! generated code calls.
 
-use crate::exec::{OpKind, Operation};
+use crate::operation::{OpKind, Operation};
 use crate::{Backend, Database, Error, Result};
 
 /// A struct that `#[derive(Repository)]` maps to a table.

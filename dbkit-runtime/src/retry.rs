@@ -65,7 +65,7 @@ use tokio::time::Instant; // follows tokio's clock, so paused-time tests see the
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
-use crate::exec::{OpKind, Operation};
+use crate::operation::{OpKind, Operation};
 #[cfg(feature = "_sql")]
 use crate::{Database, Result, SqlDriver, Transaction};
 use crate::{Error, ErrorCategory};
