@@ -40,6 +40,7 @@ pub mod oracle_row;
 mod page;
 pub mod retry;
 pub mod schema;
+#[cfg(feature = "_sql")]
 mod session;
 pub mod shutdown;
 
@@ -48,6 +49,7 @@ pub use backend::{Backend, UnknownBackend};
 pub use cache::RedisCache;
 pub use config::{ConfigError, DatabaseConfig};
 pub use database::{Database, DatabaseInfo};
+pub use drain::tracker::DatabaseState;
 pub use drain::{DatabaseDrain, DrainCounts, DrainMode, DrainReport};
 pub use engine::MySqlFlavor;
 #[cfg(feature = "clickhouse")]
@@ -61,7 +63,6 @@ pub use model::Model;
 #[cfg(feature = "_sql")]
 pub use model::{decode, push_bind};
 pub use page::Page;
-pub use session::DatabaseState;
 #[cfg(feature = "_sql")]
 pub use session::{Session, SqlDriver, Transaction};
 

@@ -18,7 +18,7 @@ use clickhouse::Client;
 
 use super::{Engine, ServerInfo};
 use crate::config::Target;
-use crate::session::InFlight;
+use crate::drain::tracker::InFlight;
 use crate::{ConfigError, Database, DatabaseConfig, Error, Result};
 
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {

@@ -13,7 +13,7 @@ use oracle::pool::{CloseMode, GetMode, Pool, PoolBuilder};
 
 use super::{Engine, ServerInfo};
 use crate::config::Target;
-use crate::session::InFlight;
+use crate::drain::tracker::InFlight;
 use crate::{ConfigError, Database, DatabaseConfig, Error, Result};
 
 /// The Easy Connect string for a server URL: `//host:port/service`.
