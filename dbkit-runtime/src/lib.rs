@@ -17,13 +17,13 @@
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod backend;
 #[cfg(feature = "redis")]
 pub mod cache;
 pub mod classify;
-#[doc(hidden)]
-#[cfg(feature = "clickhouse")]
-pub mod clickhouse_row;
 pub mod config;
 mod database;
 pub mod drain;
@@ -34,9 +34,6 @@ pub mod exec;
 mod manager;
 mod model;
 mod operation;
-#[doc(hidden)]
-#[cfg(feature = "oracle")]
-pub mod oracle_row;
 mod page;
 pub mod retry;
 pub mod schema;
@@ -59,9 +56,6 @@ pub use engine::oracle::OracleSession;
 pub use error::{Error, ErrorCategory, Result};
 pub use manager::{DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
 pub use model::Model;
-#[doc(hidden)]
-#[cfg(feature = "_sql")]
-pub use model::{decode, push_bind};
 pub use page::Page;
 #[cfg(feature = "_sql")]
 pub use session::{Session, SqlDriver, Transaction};

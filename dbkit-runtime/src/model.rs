@@ -1,6 +1,5 @@
 //! [`Model`]: what `#[derive(Repository)]` knows about a table, and the DDL that
-//! [`Database::create_table`] and [`Database::drop_table`] run; plus the small helpers the
-//! generated code calls.
+//! [`Database::create_table`] and [`Database::drop_table`] run.
 
 use crate::operation::{OpKind, Operation};
 use crate::{Backend, Database, Error, Result};
@@ -132,38 +131,4 @@ impl Database {
             }
         }
     }
-}
-
-/// Binds `value` as the next argument and appends its placeholder to `sql`: `?`, or `$n` on
-/// PostgreSQL, numbered by the driver so the text and the arguments cannot drift apart.
-#[doc(hidden)]
-#[cfg(feature = "_sql")]
-pub fn push_bind<'t, DB, T>(sql: &mut String, arguments: &mut DB::Arguments, value: T) -> Result<()>
-where
-    DB: sqlx::Database,
-    T: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    use sqlx::Arguments;
-
-    arguments.add(value).map_err(|e| Error::Sqlx(sqlx::Error::Encode(e)))?;
-    // Writing to a `String` cannot fail.
-    let _ = arguments.format_placeholder(sql);
-    Ok(())
-}
-
-/// Decodes column `index` of `row`, naming `column` in the error.
-#[doc(hidden)]
-#[cfg(feature = "_sql")]
-pub fn decode<'r, R, T>(row: &'r R, index: usize, column: &'static str) -> Result<T>
-where
-    R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    row.try_get(index).map_err(|e| match e {
-        sqlx::Error::ColumnDecode { source, .. } => {
-            Error::Decode { column: column.to_owned(), message: source.to_string() }
-        }
-        e => Error::Sqlx(e),
-    })
 }

@@ -14,6 +14,8 @@
 //! The crate pools HTTP connections inside hyper; dbkit does not size that pool, so `pool_size` and
 //! friends do not apply, and [`DatabaseInfo`](crate::DatabaseInfo) reports no pool figures.
 
+pub mod row;
+
 use clickhouse::Client;
 
 use super::{Engine, ServerInfo};

@@ -6,6 +6,8 @@
 //! `pool_timeout` wait for a free session, `pool_recycle` as the sessions' maximum lifetime, and a
 //! ping of sessions idle for more than 60 s when `pool_pre_ping` is on.
 
+pub mod row;
+
 use std::sync::Arc;
 use std::time::Duration;
 
