@@ -35,8 +35,11 @@
 //! 2. fires the database's cancellation signal. Work running inside
 //!    [`Database::cancellable`](crate::Database::cancellable) or
 //!    [`Database::transaction`](crate::Database::transaction) is dropped where it stands and fails
-//!    with [`Error::Unavailable`](crate::Error::Unavailable) (state `closed`); dropping it drops its connection mid-statement,
-//!    which closes the socket. A transaction there is never committed: dbkit sends no `COMMIT`, and
+//!    with [`Error::Unavailable`](crate::Error::Unavailable) (state `closed`); so is every generated
+//!    repository call, and [`create_table`](crate::Database::create_table)/`drop_table`, on every
+//!    backend (a write that may have been sent fails with
+//!    [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)). Dropping it drops its connection
+//!    mid-statement, which closes the socket. A transaction there is never committed: dbkit sends no `COMMIT`, and
 //!    PostgreSQL, MariaDB and SQLite all roll back a transaction whose connection closes;
 //! 3. makes [`Transaction::commit`](crate::Transaction::commit) refuse (it rolls back and returns
 //!    [`Error::Unavailable`](crate::Error::Unavailable)) for every transaction still open, wherever it is held.
