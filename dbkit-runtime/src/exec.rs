@@ -35,11 +35,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(feature = "clickhouse")]
+use crate::engine::clickhouse::ClickHouseSession;
+#[cfg(feature = "oracle")]
+use crate::engine::oracle::OracleSession;
 pub use crate::operation::{Failure, OpKind, Operation};
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
-use crate::{Database, Error, Result};
 #[cfg(feature = "_sql")]
-use crate::{Session, SqlDriver, Transaction};
+use crate::session::{Session, SqlDriver, Transaction};
+use crate::{Database, Error, Result};
 
 /// Per-repository settings of the call path. `Default` is what `XRepository::new` uses: retry
 /// with [`RetryPolicy::default`].
@@ -145,7 +149,7 @@ impl<'a> Call<'a> {
     ///
     /// *Feature `clickhouse`.*
     #[cfg(feature = "clickhouse")]
-    pub fn clickhouse(&self) -> Result<crate::ClickHouseSession, Failure> {
+    pub fn clickhouse(&self) -> Result<ClickHouseSession, Failure> {
         let session = self.db.clickhouse().map_err(Failure::NotSent)?;
         self.connected.store(true, Ordering::Relaxed);
         Ok(session)
@@ -156,7 +160,7 @@ impl<'a> Call<'a> {
     ///
     /// *Feature `oracle`.*
     #[cfg(feature = "oracle")]
-    pub async fn oracle(&self) -> Result<crate::OracleSession, Failure> {
+    pub async fn oracle(&self) -> Result<OracleSession, Failure> {
         let session = self.db.oracle().await.map_err(Failure::NotSent)?;
         self.connected.store(true, Ordering::Relaxed);
         Ok(session)

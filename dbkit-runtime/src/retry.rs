@@ -67,7 +67,9 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 
 use crate::operation::{OpKind, Operation};
 #[cfg(feature = "_sql")]
-use crate::{Database, Result, SqlDriver, Transaction};
+use crate::session::{SqlDriver, Transaction};
+#[cfg(feature = "_sql")]
+use crate::{Database, Result};
 use crate::{Error, ErrorCategory};
 
 /// Called before each retry with what failed and how long dbkit will wait.
