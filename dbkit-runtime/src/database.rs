@@ -3,11 +3,9 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::drain::{DatabaseDrain, DrainMode};
+use crate::drain::tracker::{DatabaseState, SessionTracker};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
-use crate::session::{DatabaseState, SessionTracker};
 #[cfg(feature = "_sql")]
 use crate::session::{Session, SqlDriver, Transaction};
 use crate::{Backend, DatabaseConfig, Error, Result};
@@ -244,8 +242,8 @@ impl Database {
     /// the database is draining, it is closed instead).
     ///
     /// `f` runs inside [`cancellable`](Database::cancellable): a
-    /// [`DrainMode::Force`] drain drops it where it stands, rolls the transaction back and returns
-    /// [`Error::Unavailable`].
+    /// [`DrainMode::Force`](crate::DrainMode::Force) drain drops it where it stands, rolls the
+    /// transaction back and returns [`Error::Unavailable`].
     #[cfg(feature = "_sql")]
     pub async fn transaction<DB, T>(&self, f: impl AsyncFnOnce(&mut Transaction<DB>) -> Result<T>) -> Result<T>
     where
@@ -279,35 +277,8 @@ impl Database {
         }
     }
 
-    /// Drains this database: see [`DrainMode`] and the [`drain`](crate::drain) module for what each
-    /// mode guarantees. The state becomes [`DatabaseState::Draining`] before anything else, and
-    /// [`DatabaseState::Closed`] when the drain returns; the report says what was in flight and
-    /// open at the start and at the end, how long it took, and whether it finished within
-    /// `timeout`.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
-    /// use std::time::Duration;
-    /// use dbkit_runtime::{Database, DrainMode};
-    ///
-    /// let db = Database::connect("sqlite::memory:").await?;
-    /// let session = db.session::<sqlx::Sqlite>().await?;
-    /// let worker = tokio::spawn(async move {
-    ///     tokio::time::sleep(Duration::from_millis(50)).await;
-    ///     drop(session); // the in-flight work finishes
-    /// });
-    /// let report = db.drain(DrainMode::Graceful, Duration::from_secs(5)).await;
-    /// assert_eq!(report.at_start.sessions_in_flight, 1);
-    /// assert_eq!(report.at_end.sessions_in_flight, 0);
-    /// assert!(report.finished_within_timeout);
-    /// # worker.await.unwrap();
-    /// # Ok(()) }
-    /// ```
-    pub async fn drain(&self, mode: DrainMode, timeout: Duration) -> DatabaseDrain {
-        crate::drain::drain(self, mode, timeout).await
-    }
-
-    /// Completes when a [`DrainMode::Force`] drain of this database starts (at once if one has).
+    /// Completes when a [`DrainMode::Force`](crate::DrainMode::Force) drain of this database
+    /// starts (at once if one has).
     ///
     /// For a `tokio::select!` of your own; [`cancellable`](Database::cancellable) is the usual way.
     /// The future owns what it needs, so it can be moved into a task.
@@ -328,10 +299,10 @@ impl Database {
         async move { tracker.cancelled().await }
     }
 
-    /// Runs `work` unless a [`DrainMode::Force`] drain of this database starts first: then `work`
-    /// is dropped where it stands (and with it any session or transaction it holds, whose
-    /// connection is closed, so an open transaction rolls back) and the result is
-    /// [`Error::Unavailable`] with state `closed`.
+    /// Runs `work` unless a [`DrainMode::Force`](crate::DrainMode::Force) drain of this database
+    /// starts first: then `work` is dropped where it stands (and with it any session or
+    /// transaction it holds, whose connection is closed, so an open transaction rolls back) and the
+    /// result is [`Error::Unavailable`] with state `closed`.
     ///
     /// Use it around long work on a session you hold yourself; dbkit cannot interrupt a statement
     /// on a connection another task owns. [`transaction`](Database::transaction) already runs its

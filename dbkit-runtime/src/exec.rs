@@ -35,31 +35,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(feature = "clickhouse")]
+use crate::engine::clickhouse::ClickHouseSession;
+#[cfg(feature = "oracle")]
+use crate::engine::oracle::OracleSession;
+pub use crate::operation::{Failure, OpKind, Operation};
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
-use crate::{Database, Error, Result};
 #[cfg(feature = "_sql")]
-use crate::{Session, SqlDriver, Transaction};
-
-/// Whether an operation only reads or may write: a write is retried only when it certainly did
-/// not apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
-    /// Reads only: safe to run again.
-    Read,
-    /// Writes: run again only when the first attempt certainly did not apply.
-    Write,
-}
-
-/// A generated method, as the runtime sees it: for logs, metrics and the retry decision.
-#[derive(Debug)]
-pub struct Operation {
-    /// The repository, for example `UserRepository`.
-    pub repository: &'static str,
-    /// The method, for example `get_by_username`.
-    pub method: &'static str,
-    /// Read or write.
-    pub kind: OpKind,
-}
+use crate::session::{Session, SqlDriver, Transaction};
+use crate::{Database, Error, Result};
 
 /// Per-repository settings of the call path. `Default` is what `XRepository::new` uses: retry
 /// with [`RetryPolicy::default`].
@@ -89,35 +73,6 @@ impl CallOptions {
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
-    }
-}
-
-/// Why one attempt failed, and whether the statement had reached the server.
-#[derive(Debug)]
-pub enum Failure {
-    /// The attempt failed before any statement was sent (no session, draining, bad backend):
-    /// nothing was applied.
-    NotSent(Error),
-    /// The statement was sent; for a write, whether it applied depends on the error.
-    Sent(Error),
-}
-
-impl Failure {
-    /// A failure after the statement was sent.
-    pub fn sent(error: impl Into<Error>) -> Failure {
-        Failure::Sent(error.into())
-    }
-
-    /// A failure that certainly left nothing applied although a statement was sent: a statement
-    /// of a transaction that will not be committed. Treated like [`Failure::NotSent`].
-    pub fn not_applied(error: impl Into<Error>) -> Failure {
-        Failure::NotSent(error.into())
-    }
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Failure {
-        Failure::NotSent(error)
     }
 }
 
@@ -194,7 +149,7 @@ impl<'a> Call<'a> {
     ///
     /// *Feature `clickhouse`.*
     #[cfg(feature = "clickhouse")]
-    pub fn clickhouse(&self) -> Result<crate::ClickHouseSession, Failure> {
+    pub fn clickhouse(&self) -> Result<ClickHouseSession, Failure> {
         let session = self.db.clickhouse().map_err(Failure::NotSent)?;
         self.connected.store(true, Ordering::Relaxed);
         Ok(session)
@@ -205,7 +160,7 @@ impl<'a> Call<'a> {
     ///
     /// *Feature `oracle`.*
     #[cfg(feature = "oracle")]
-    pub async fn oracle(&self) -> Result<crate::OracleSession, Failure> {
+    pub async fn oracle(&self) -> Result<OracleSession, Failure> {
         let session = self.db.oracle().await.map_err(Failure::NotSent)?;
         self.connected.store(true, Ordering::Relaxed);
         Ok(session)

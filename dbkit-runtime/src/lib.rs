@@ -17,13 +17,13 @@
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod backend;
 #[cfg(feature = "redis")]
 pub mod cache;
 pub mod classify;
-#[doc(hidden)]
-#[cfg(feature = "clickhouse")]
-pub mod clickhouse_row;
 pub mod config;
 mod database;
 pub mod drain;
@@ -33,12 +33,11 @@ mod error;
 pub mod exec;
 mod manager;
 mod model;
-#[doc(hidden)]
-#[cfg(feature = "oracle")]
-pub mod oracle_row;
+mod operation;
 mod page;
 pub mod retry;
 pub mod schema;
+#[cfg(feature = "_sql")]
 mod session;
 pub mod shutdown;
 
@@ -47,6 +46,7 @@ pub use backend::{Backend, UnknownBackend};
 pub use cache::RedisCache;
 pub use config::{ConfigError, DatabaseConfig};
 pub use database::{Database, DatabaseInfo};
+pub use drain::tracker::DatabaseState;
 pub use drain::{DatabaseDrain, DrainCounts, DrainMode, DrainReport};
 pub use engine::MySqlFlavor;
 #[cfg(feature = "clickhouse")]
@@ -56,11 +56,7 @@ pub use engine::oracle::OracleSession;
 pub use error::{Error, ErrorCategory, Result};
 pub use manager::{DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
 pub use model::Model;
-#[doc(hidden)]
-#[cfg(feature = "_sql")]
-pub use model::{decode, push_bind};
 pub use page::Page;
-pub use session::DatabaseState;
 #[cfg(feature = "_sql")]
 pub use session::{Session, SqlDriver, Transaction};
 

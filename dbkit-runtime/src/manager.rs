@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use crate::config::env::Env;
+use crate::drain::tracker::DatabaseState;
 use crate::drain::{DrainMode, DrainReport};
-use crate::session::DatabaseState;
 use crate::{Backend, Database, DatabaseConfig, Error, Result};
 
 /// The registry of an application's databases, by name.

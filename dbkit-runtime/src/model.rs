@@ -1,8 +1,15 @@
 //! [`Model`]: what `#[derive(Repository)]` knows about a table, and the DDL that
-//! [`Database::create_table`] and [`Database::drop_table`] run; plus the small helpers the
-//! generated code calls.
+//! [`Database::create_table`] and [`Database::drop_table`] run.
+//!
+//! DDL runs through the call path like any generated write ([`Call`]): retried only while
+//! nothing was sent, and abandoned by a [`DrainMode::Force`](crate::DrainMode::Force) drain on
+//! every backend alike.
 
-use crate::exec::{OpKind, Operation};
+use crate::exec::{Call, CallOptions};
+use crate::operation::{Failure, OpKind, Operation};
+use crate::schema::Column;
+#[cfg(feature = "_sql")]
+use crate::session::SqlDriver;
 use crate::{Backend, Database, Error, Result};
 
 /// A struct that `#[derive(Repository)]` maps to a table.
@@ -20,7 +27,7 @@ pub trait Model {
     const DROP_TABLE: &'static str;
     /// The columns in field order, as the DDL declares them, for
     /// [`Database::verify_schema`]. Empty for a model written by hand that does not list them.
-    const COLUMNS: &'static [crate::schema::Column] = &[];
+    const COLUMNS: &'static [Column] = &[];
 }
 
 static CREATE_TABLE: Operation = Operation { repository: "Database", method: "create_table", kind: OpKind::Write };
@@ -32,6 +39,10 @@ impl Database {
     /// An existing table is left as it is, even if its columns differ from the model's: this is
     /// not a migration tool. Fails with [`Error::BackendMismatch`] when `M` was generated for
     /// another backend.
+    ///
+    /// Runs like a generated write: tried again only while the statement was certainly not sent,
+    /// and abandoned by a [`DrainMode::Force`](crate::DrainMode::Force) drain (with
+    /// [`Error::OutcomeUnknown`] once it may have reached the server).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
@@ -55,11 +66,13 @@ impl Database {
         self.run_ddl(M::BACKEND, M::CREATE_TABLE, &CREATE_TABLE).await
     }
 
-    /// Drops `M`'s table if it exists (`DROP TABLE IF EXISTS`).
+    /// Drops `M`'s table if it exists (`DROP TABLE IF EXISTS`). Runs like
+    /// [`create_table`](Database::create_table).
     pub async fn drop_table<M: Model>(&self) -> Result<()> {
         self.run_ddl(M::BACKEND, M::DROP_TABLE, &DROP_TABLE).await
     }
 
+    /// Runs one DDL statement of a model generated for `backend`, as a write of the call path.
     async fn run_ddl(&self, backend: Backend, sql: &'static str, operation: &'static Operation) -> Result<()> {
         if backend != self.backend() {
             return Err(Error::BackendMismatch {
@@ -69,43 +82,10 @@ impl Database {
                 database: self.name().to_owned(),
             });
         }
-        match backend {
-            #[cfg(feature = "sqlite")]
-            Backend::Sqlite => self.execute_ddl::<sqlx::Sqlite>(sql, operation).await,
-            #[cfg(feature = "postgres")]
-            Backend::Postgres => self.execute_ddl::<sqlx::Postgres>(sql, operation).await,
-            #[cfg(feature = "mysql")]
-            Backend::MySql => self.execute_ddl::<sqlx::MySql>(sql, operation).await,
-            #[cfg(feature = "clickhouse")]
-            Backend::ClickHouse => self.execute_clickhouse_ddl(sql, operation).await,
-            #[cfg(feature = "oracle")]
-            Backend::Oracle => self.execute_oracle_ddl(sql, operation).await,
-            // Reached only when a backend's feature is off.
-            #[allow(unreachable_patterns)]
-            _ => {
-                let _ = (sql, operation);
-                Err(Error::BackendNotEnabled { backend })
-            }
-        }
-    }
-
-    #[cfg(feature = "_sql")]
-    async fn execute_ddl<DB>(&self, sql: &'static str, operation: &'static Operation) -> Result<()>
-    where
-        DB: crate::SqlDriver,
-        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    {
-        use crate::exec::{Call, CallOptions, Failure};
-
         let options = CallOptions::default();
         let mut call = Call::new(self, &options, operation);
         loop {
-            let outcome: Result<(), Failure> = async {
-                let mut session = call.session::<DB>().await?;
-                sqlx::raw_sql(sql).execute(&mut *session).await.map_err(Failure::sent)?;
-                Ok(())
-            }
-            .await;
+            let outcome = call.attempt(execute_ddl(&call, sql)).await;
             if let Some(result) = call.finish(outcome).await {
                 break result;
             }
@@ -113,57 +93,134 @@ impl Database {
     }
 }
 
-#[cfg(feature = "oracle")]
-impl Database {
-    /// Oracle DDL is a PL/SQL block (see the `dbkit` crate docs): it commits by itself.
-    async fn execute_oracle_ddl(&self, sql: &'static str, operation: &'static Operation) -> Result<()> {
-        use crate::exec::{Call, CallOptions, Failure};
-
-        let options = CallOptions::default();
-        let mut call = Call::new(self, &options, operation);
-        loop {
-            let outcome: Result<(), Failure> = async {
-                let session = call.oracle().await?;
-                session.run(move |conn| conn.execute(sql, &[]).map(drop)).await.map_err(Failure::sent)
-            }
-            .await;
-            if let Some(result) = call.finish(outcome).await {
-                break result;
-            }
+/// One attempt at the DDL statement `sql` on the call's database, in its backend's way.
+async fn execute_ddl(call: &Call<'_>, sql: &'static str) -> Result<(), Failure> {
+    match call.database().backend() {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => execute_sql_ddl::<sqlx::Sqlite>(call, sql).await,
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => execute_sql_ddl::<sqlx::Postgres>(call, sql).await,
+        #[cfg(feature = "mysql")]
+        Backend::MySql => execute_sql_ddl::<sqlx::MySql>(call, sql).await,
+        // Sent verbatim (`query_raw`): a `?` in a quoted name is not taken for a placeholder.
+        #[cfg(feature = "clickhouse")]
+        Backend::ClickHouse => {
+            let session = call.clickhouse()?;
+            session.query_raw(sql).execute().await.map_err(Failure::sent)
+        }
+        // A PL/SQL block (see the `dbkit` crate docs): it commits by itself.
+        #[cfg(feature = "oracle")]
+        Backend::Oracle => {
+            let session = call.oracle().await?;
+            session.run(move |conn| conn.execute(sql, &[]).map(drop)).await.map_err(Failure::sent)
+        }
+        // Reached only when a backend's feature is off, and then never: a connected database's
+        // backend is enabled.
+        #[allow(unreachable_patterns)]
+        backend => {
+            let _ = sql;
+            Err(Failure::NotSent(Error::BackendNotEnabled { backend }))
         }
     }
 }
 
-/// Binds `value` as the next argument and appends its placeholder to `sql`: `?`, or `$n` on
-/// PostgreSQL, numbered by the driver so the text and the arguments cannot drift apart.
-#[doc(hidden)]
+/// `sql` as one raw statement (no bind placeholders, so a `?` in a quoted name stays one).
 #[cfg(feature = "_sql")]
-pub fn push_bind<'t, DB, T>(sql: &mut String, arguments: &mut DB::Arguments, value: T) -> Result<()>
+async fn execute_sql_ddl<DB>(call: &Call<'_>, sql: &'static str) -> Result<(), Failure>
 where
-    DB: sqlx::Database,
-    T: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    DB: SqlDriver,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
 {
-    use sqlx::Arguments;
-
-    arguments.add(value).map_err(|e| Error::Sqlx(sqlx::Error::Encode(e)))?;
-    // Writing to a `String` cannot fail.
-    let _ = arguments.format_placeholder(sql);
+    let mut session = call.session::<DB>().await?;
+    sqlx::raw_sql(sql).execute(&mut *session).await.map_err(Failure::sent)?;
     Ok(())
 }
 
-/// Decodes column `index` of `row`, naming `column` in the error.
-#[doc(hidden)]
-#[cfg(feature = "_sql")]
-pub fn decode<'r, R, T>(row: &'r R, index: usize, column: &'static str) -> Result<T>
-where
-    R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    row.try_get(index).map_err(|e| match e {
-        sqlx::Error::ColumnDecode { source, .. } => {
-            Error::Decode { column: column.to_owned(), message: source.to_string() }
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{DatabaseConfig, DrainMode};
+
+    struct Note;
+    impl Model for Note {
+        const TABLE: &'static str = "notes";
+        const BACKEND: Backend = Backend::Sqlite;
+        const CREATE_TABLE: &'static str = r#"CREATE TABLE IF NOT EXISTS "notes" ("id" INTEGER PRIMARY KEY)"#;
+        const DROP_TABLE: &'static str = r#"DROP TABLE IF EXISTS "notes""#;
+    }
+
+    /// Two handles on one SQLite file, `holder` holding its write lock in an open transaction, so
+    /// DDL on `db` waits for it (up to a busy timeout far longer than the test).
+    async fn locked(name: &str) -> (Database, Database, crate::Transaction<sqlx::Sqlite>, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("dbkit-ddl-{name}-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let config = DatabaseConfig::from_url(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .sqlite_busy_timeout(Duration::from_secs(60));
+        let db = Database::connect_with(config.clone()).await.unwrap();
+        let holder = Database::connect_with(config).await.unwrap();
+        let mut lock = holder.begin::<sqlx::Sqlite>().await.unwrap();
+        sqlx::query("CREATE TABLE held (x INTEGER)").execute(&mut *lock).await.unwrap();
+        (db, holder, lock, path)
+    }
+
+    /// Spawns `create_table::<Note>()` on `db` and returns once it is in flight and waiting.
+    async fn blocked_create_table(db: &Database) -> tokio::task::JoinHandle<Result<()>> {
+        let ddl = tokio::spawn({
+            let db = db.clone();
+            async move { db.create_table::<Note>().await }
+        });
+        while db.sessions_in_flight() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        e => Error::Sqlx(e),
-    })
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!ddl.is_finished(), "the DDL waits for the write lock");
+        ddl
+    }
+
+    // The control: the same DDL, with no drain, waits for the lock and then succeeds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ddl_waiting_on_a_lock_finishes_once_the_lock_is_released() {
+        let (db, holder, lock, path) = locked("control").await;
+        let ddl = blocked_create_table(&db).await;
+        lock.rollback().await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), ddl).await.unwrap().unwrap().unwrap();
+        let mut session = db.session::<sqlx::Sqlite>().await.unwrap();
+        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'notes'")
+            .fetch_one(&mut *session)
+            .await
+            .unwrap();
+        assert_eq!(tables, 1, "the table was created");
+        drop(session);
+        db.close().await;
+        holder.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_force_drain_abandons_ddl_waiting_on_a_lock() {
+        let (db, holder, lock, path) = locked("force").await;
+        let ddl = blocked_create_table(&db).await;
+        let drain = tokio::spawn({
+            let db = db.clone();
+            async move { db.drain(DrainMode::Force, Duration::from_secs(20)).await }
+        });
+        // While the lock is still held: the DDL is abandoned, not waited for.
+        let error = tokio::time::timeout(Duration::from_secs(5), ddl).await.unwrap().unwrap().unwrap_err();
+        assert!(error.is_outcome_unknown(), "DDL cut off after it was sent is a write of unknown outcome: {error}");
+        assert!(!error.is_retryable());
+        assert_eq!(db.sessions_in_flight(), 0);
+
+        // The abandoned statement still holds SQLite's worker thread until the lock goes.
+        lock.rollback().await.unwrap();
+        let report = tokio::time::timeout(Duration::from_secs(20), drain).await.unwrap().unwrap();
+        assert!(report.finished_within_timeout, "{report:?}");
+        // DDL after the drain is refused before anything is sent.
+        let error = db.drop_table::<Note>().await.unwrap_err();
+        assert!(matches!(error, Error::Unavailable { state: "closed", .. }), "{error:?}");
+        holder.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
 }

@@ -65,9 +65,11 @@ use tokio::time::Instant; // follows tokio's clock, so paused-time tests see the
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
-use crate::exec::{OpKind, Operation};
+use crate::operation::{OpKind, Operation};
 #[cfg(feature = "_sql")]
-use crate::{Database, Result, SqlDriver, Transaction};
+use crate::session::{SqlDriver, Transaction};
+#[cfg(feature = "_sql")]
+use crate::{Database, Result};
 use crate::{Error, ErrorCategory};
 
 /// Called before each retry with what failed and how long dbkit will wait.

@@ -3,6 +3,11 @@
 //! Each backend module turns the shared settings into its driver's pool (max connections =
 //! `pool_size + max_overflow`, acquire timeout = `pool_timeout`, max lifetime = `pool_recycle`,
 //! test-before-acquire = `pool_pre_ping`, idle timeout) plus its own tuning, documented there.
+//!
+//! A backend is one module here and one variant of [`Engine`]: its engine, the session type it
+//! hands out where it is not sqlx's (`clickhouse`, `oracle`) and the row code generated
+//! repositories call (`clickhouse/row.rs`, `oracle/row.rs`; for the sqlx backends, `sql.rs`, which
+//! also holds the pool settings the three share).
 
 #[cfg(feature = "clickhouse")]
 pub(crate) mod clickhouse;
@@ -12,6 +17,8 @@ pub(crate) mod mysql;
 pub(crate) mod oracle;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "_sql")]
+pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
@@ -172,47 +179,4 @@ impl Engine {
             Engine::Oracle(p) => oracle::close(p).await,
         }
     }
-}
-
-/// Applies the settings every sqlx pool shares.
-#[cfg(feature = "_sql")]
-pub(crate) fn pool_options<DB: sqlx::Database>(config: &DatabaseConfig) -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new()
-        .max_connections(config.max_connections())
-        .min_connections(config.get_pool_size().min(config.max_connections()))
-        .acquire_timeout(config.get_pool_timeout())
-        .max_lifetime(config.get_pool_recycle())
-        .idle_timeout(config.get_idle_timeout())
-        .test_before_acquire(config.get_pool_pre_ping())
-}
-
-/// Makes one connection to check the address and credentials, asks the server its version on it,
-/// then builds the pool around the same options.
-///
-/// A pool's own first connect retries refused connections until its acquire timeout, so a typo in a
-/// host name would read as a 30 s timeout; a direct connection fails at once with the real cause.
-#[cfg(feature = "mysql")]
-pub(crate) async fn probe_then_pool<DB: sqlx::Database>(
-    pool: sqlx::pool::PoolOptions<DB>,
-    options: <DB::Connection as sqlx::Connection>::Options,
-    version_sql: &'static str,
-) -> Result<(sqlx::Pool<DB>, String)>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    String: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-{
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = options.connect().await?;
-    let version: String = sqlx::query_scalar(version_sql).fetch_one(&mut conn).await?;
-    conn.close().await?;
-    Ok((pool.connect_lazy_with(options), version))
-}
-
-/// Applies statement logging: every statement at INFO when `echo` is on; otherwise sqlx's defaults
-/// (DEBUG, and WARN for statements slower than a second).
-#[cfg(feature = "_sql")]
-pub(crate) fn log_options<O: sqlx::ConnectOptions>(options: O, config: &DatabaseConfig) -> O {
-    if config.get_echo() { options.log_statements(log::LevelFilter::Info) } else { options }
 }

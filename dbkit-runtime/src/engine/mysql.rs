@@ -11,7 +11,8 @@ use std::str::FromStr;
 use sqlx::Executor;
 use sqlx::mysql::MySqlConnectOptions;
 
-use super::{Engine, MySqlFlavor, ServerInfo, log_options, pool_options, probe_then_pool};
+use super::sql::{log_options, pool_options, probe_then_pool};
+use super::{Engine, MySqlFlavor, ServerInfo};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
 

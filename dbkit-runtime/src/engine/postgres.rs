@@ -12,7 +12,8 @@ use sqlx::postgres::PgConnectOptions;
 
 use sqlx::{ConnectOptions, Connection};
 
-use super::{Engine, ServerInfo, log_options, pool_options};
+use super::sql::{log_options, pool_options};
+use super::{Engine, ServerInfo};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
 

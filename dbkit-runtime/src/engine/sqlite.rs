@@ -13,7 +13,8 @@ use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
-use super::{Engine, ServerInfo, log_options, pool_options};
+use super::sql::{log_options, pool_options};
+use super::{Engine, ServerInfo};
 use crate::config::Target;
 use crate::{DatabaseConfig, Result};
 

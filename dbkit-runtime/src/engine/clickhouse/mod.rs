@@ -14,11 +14,13 @@
 //! The crate pools HTTP connections inside hyper; dbkit does not size that pool, so `pool_size` and
 //! friends do not apply, and [`DatabaseInfo`](crate::DatabaseInfo) reports no pool figures.
 
+pub mod row;
+
 use clickhouse::Client;
 
 use super::{Engine, ServerInfo};
 use crate::config::Target;
-use crate::session::InFlight;
+use crate::drain::tracker::InFlight;
 use crate::{ConfigError, Database, DatabaseConfig, Error, Result};
 
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
@@ -52,10 +54,8 @@ fn client(config: &DatabaseConfig) -> Result<Client, ConfigError> {
         .or_else(|| Some(url.username().to_owned()).filter(|u| !u.is_empty()));
     let http = url::Url::parse(&format!("{scheme}://{host}:{port}/"))
         .map_err(|e| ConfigError::new(format!("invalid ClickHouse URL {}: {e}", config.redacted_url())))?;
-    let mut client = Client::default()
-        .with_url(http.as_str())
-        .with_validation(false)
-        .with_setting("wait_end_of_query", "1");
+    let mut client =
+        Client::default().with_url(http.as_str()).with_validation(false).with_setting("wait_end_of_query", "1");
     if let Some(database) = database {
         client = client.with_database(database);
     }
@@ -103,32 +103,5 @@ impl Database {
         };
         let in_flight = self.tracker().enter(self.name())?;
         Ok(ClickHouseSession { client: client.clone(), _in_flight: in_flight })
-    }
-}
-
-impl Database {
-    /// Runs `sql` (DDL, no bind placeholders) through the call path, as `create_table` and
-    /// `drop_table` do for the SQL backends. Sent verbatim (`query_raw`): a `?` in a quoted name
-    /// is not taken for a placeholder.
-    pub(crate) async fn execute_clickhouse_ddl(
-        &self,
-        sql: &'static str,
-        operation: &'static crate::exec::Operation,
-    ) -> Result<()> {
-        use crate::exec::{Call, CallOptions, Failure};
-
-        let options = CallOptions::default();
-        let mut call = Call::new(self, &options, operation);
-        loop {
-            let outcome: Result<(), Failure> = call
-                .attempt(async {
-                    let session = call.clickhouse()?;
-                    session.query_raw(sql).execute().await.map_err(Failure::sent)
-                })
-                .await;
-            if let Some(result) = call.finish(outcome).await {
-                break result;
-            }
-        }
     }
 }

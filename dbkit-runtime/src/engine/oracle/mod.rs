@@ -6,6 +6,8 @@
 //! `pool_timeout` wait for a free session, `pool_recycle` as the sessions' maximum lifetime, and a
 //! ping of sessions idle for more than 60 s when `pool_pre_ping` is on.
 
+pub mod row;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +15,7 @@ use oracle::pool::{CloseMode, GetMode, Pool, PoolBuilder};
 
 use super::{Engine, ServerInfo};
 use crate::config::Target;
-use crate::session::InFlight;
+use crate::drain::tracker::InFlight;
 use crate::{ConfigError, Database, DatabaseConfig, Error, Result};
 
 /// The Easy Connect string for a server URL: `//host:port/service`.

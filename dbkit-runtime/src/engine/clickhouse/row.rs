@@ -86,7 +86,7 @@ mod json_text {
     pub(super) mod option {
         use super::*;
 
-        pub(in crate::clickhouse_row) fn serialize<S: Serializer>(
+        pub(in crate::engine::clickhouse::row) fn serialize<S: Serializer>(
             value: &Option<serde_json::Value>,
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
@@ -96,7 +96,7 @@ mod json_text {
             }
         }
 
-        pub(in crate::clickhouse_row) fn deserialize<'de, D: Deserializer<'de>>(
+        pub(in crate::engine::clickhouse::row) fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Option<serde_json::Value>, D::Error> {
             let text: Option<String> = Deserialize::deserialize(deserializer)?;

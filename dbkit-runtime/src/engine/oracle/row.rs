@@ -8,7 +8,7 @@
 use oracle::sql_type::{FromSql, ToSql, ToSqlNull};
 use oracle::{Connection, ErrorKind, Row};
 
-use crate::exec::Failure;
+use crate::operation::Failure;
 
 /// A Rust type dbkit stores in an Oracle column: the value the `oracle` crate binds and reads for
 /// it. Most types are their own [`OracleColumn::Sql`]; `bool` travels as `NUMBER(1)` (0 or 1: the

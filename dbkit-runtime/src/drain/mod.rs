@@ -35,8 +35,11 @@
 //! 2. fires the database's cancellation signal. Work running inside
 //!    [`Database::cancellable`](crate::Database::cancellable) or
 //!    [`Database::transaction`](crate::Database::transaction) is dropped where it stands and fails
-//!    with [`Error::Unavailable`](crate::Error::Unavailable) (state `closed`); dropping it drops its connection mid-statement,
-//!    which closes the socket. A transaction there is never committed: dbkit sends no `COMMIT`, and
+//!    with [`Error::Unavailable`](crate::Error::Unavailable) (state `closed`); so is every generated
+//!    repository call, and [`create_table`](crate::Database::create_table)/`drop_table`, on every
+//!    backend (a write that may have been sent fails with
+//!    [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)). Dropping it drops its connection
+//!    mid-statement, which closes the socket. A transaction there is never committed: dbkit sends no `COMMIT`, and
 //!    PostgreSQL, MariaDB and SQLite all roll back a transaction whose connection closes;
 //! 3. makes [`Transaction::commit`](crate::Transaction::commit) refuse (it rolls back and returns
 //!    [`Error::Unavailable`](crate::Error::Unavailable)) for every transaction still open, wherever it is held.
@@ -64,12 +67,17 @@
 //! # Ok(()) }
 //! ```
 
+pub(crate) mod tracker;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use crate::session::DatabaseState;
+use self::tracker::DatabaseState;
+use crate::engine::Engine;
+#[cfg(feature = "_sql")]
+use crate::session::SqlDriver;
 use crate::{Backend, Database};
 
 /// How a drain treats the work in flight. See the [module docs](crate::drain) for the exact
@@ -258,65 +266,91 @@ impl fmt::Display for DrainReport {
 /// (a graceful drain that timed out still closes them, briefly).
 const IDLE_CLOSE_GRACE: Duration = Duration::from_millis(250);
 
-/// Drains `db`. The state flips to draining before the first await, so a caller that drains
-/// several databases at once can rely on all of them reporting it before any waits.
-pub(crate) async fn drain(db: &Database, mode: DrainMode, timeout: Duration) -> DatabaseDrain {
-    let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + timeout;
-    let tracker = db.tracker();
-    tracker.begin_drain();
-    let at_start = counts(db);
-    tracing::info!(database = %db.name(), %mode, timeout_ms = timeout.as_millis() as u64,
-        sessions_in_flight = at_start.sessions_in_flight, connections_open = at_start.connections_open,
-        "drain started");
+impl Database {
+    /// Drains this database: see [`DrainMode`] and the [`drain`](crate::drain) module for what each
+    /// mode guarantees. The state becomes [`DatabaseState::Draining`] before anything else, and
+    /// [`DatabaseState::Closed`] when the drain returns; the report says what was in flight and
+    /// open at the start and at the end, how long it took, and whether it finished within
+    /// `timeout`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// use dbkit_runtime::{Database, DrainMode};
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let session = db.session::<sqlx::Sqlite>().await?;
+    /// let worker = tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(50)).await;
+    ///     drop(session); // the in-flight work finishes
+    /// });
+    /// let report = db.drain(DrainMode::Graceful, Duration::from_secs(5)).await;
+    /// assert_eq!(report.at_start.sessions_in_flight, 1);
+    /// assert_eq!(report.at_end.sessions_in_flight, 0);
+    /// assert!(report.finished_within_timeout);
+    /// # worker.await.unwrap();
+    /// # Ok(()) }
+    /// ```
+    pub async fn drain(&self, mode: DrainMode, timeout: Duration) -> DatabaseDrain {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let tracker = self.tracker();
+        // Before the first await, so a caller that drains several databases at once can rely on all
+        // of them reporting draining before any waits.
+        tracker.begin_drain();
+        let at_start = counts(self);
+        tracing::info!(database = %self.name(), %mode, timeout_ms = timeout.as_millis() as u64,
+            sessions_in_flight = at_start.sessions_in_flight, connections_open = at_start.connections_open,
+            "drain started");
 
-    let finished_within_timeout = match mode {
-        DrainMode::Graceful => {
-            let released = tokio::time::timeout_at(deadline, tracker.wait_idle()).await.is_ok();
-            let mut closing = Closing::start(db);
-            let idle_closed = closing.close_idle(deadline).await;
-            // Past the timeout, stragglers are left to finish on their own (like `Immediate`):
-            // waiting for the pool would wait for them.
-            released && idle_closed && closing.wait_pool(deadline).await
-        }
-        DrainMode::Immediate => {
-            let mut closing = Closing::start(db);
-            let idle_closed = closing.close_idle(deadline).await;
-            // With nothing in flight, sqlx's close waits only for connections released an instant
-            // ago that were on their way back to the pool (footnote ¹): cheap, so wait for them.
-            idle_closed && (tracker.in_flight() > 0 || closing.wait_pool(deadline).await)
-        }
-        DrainMode::Force => {
-            // Pool first, then the signal: a connection dropped by cancelled work must find the
-            // pool closed, or sqlx would test it and pool it again.
-            let mut closing = Closing::start(db);
-            tracker.cancel();
-            let idle_closed = closing.close_idle(deadline).await;
-            let released = tokio::time::timeout_at(deadline, tracker.wait_idle()).await.is_ok();
-            idle_closed && released && closing.wait_pool(deadline).await
-        }
-    };
-    tracker.set_state(DatabaseState::Closed);
+        let finished_within_timeout = match mode {
+            DrainMode::Graceful => {
+                let released = tokio::time::timeout_at(deadline, tracker.wait_idle()).await.is_ok();
+                let mut closing = Closing::start(self);
+                let idle_closed = closing.close_idle(deadline).await;
+                // Past the timeout, stragglers are left to finish on their own (like `Immediate`):
+                // waiting for the pool would wait for them.
+                released && idle_closed && closing.wait_pool(deadline).await
+            }
+            DrainMode::Immediate => {
+                let mut closing = Closing::start(self);
+                let idle_closed = closing.close_idle(deadline).await;
+                // With nothing in flight, sqlx's close waits only for connections released an instant
+                // ago that were on their way back to the pool (footnote ¹): cheap, so wait for them.
+                idle_closed && (tracker.in_flight() > 0 || closing.wait_pool(deadline).await)
+            }
+            DrainMode::Force => {
+                // Pool first, then the signal: a connection dropped by cancelled work must find the
+                // pool closed, or sqlx would test it and pool it again.
+                let mut closing = Closing::start(self);
+                tracker.cancel();
+                let idle_closed = closing.close_idle(deadline).await;
+                let released = tokio::time::timeout_at(deadline, tracker.wait_idle()).await.is_ok();
+                idle_closed && released && closing.wait_pool(deadline).await
+            }
+        };
+        tracker.set_state(DatabaseState::Closed);
 
-    let report = DatabaseDrain {
-        name: db.name().to_owned(),
-        backend: db.backend(),
-        mode,
-        at_start,
-        at_end: counts(db),
-        elapsed: started.elapsed(),
-        finished_within_timeout,
-    };
-    if report.finished_within_timeout {
-        tracing::info!(database = %report.name, %mode, elapsed_ms = report.elapsed.as_millis() as u64,
-            sessions_in_flight = report.at_end.sessions_in_flight, connections_open = report.at_end.connections_open,
-            "drain finished");
-    } else {
-        tracing::warn!(database = %report.name, %mode, elapsed_ms = report.elapsed.as_millis() as u64,
-            sessions_in_flight = report.at_end.sessions_in_flight, connections_open = report.at_end.connections_open,
-            "drain timed out");
+        let report = DatabaseDrain {
+            name: self.name().to_owned(),
+            backend: self.backend(),
+            mode,
+            at_start,
+            at_end: counts(self),
+            elapsed: started.elapsed(),
+            finished_within_timeout,
+        };
+        if report.finished_within_timeout {
+            tracing::info!(database = %report.name, %mode, elapsed_ms = report.elapsed.as_millis() as u64,
+                sessions_in_flight = report.at_end.sessions_in_flight,
+                connections_open = report.at_end.connections_open, "drain finished");
+        } else {
+            tracing::warn!(database = %report.name, %mode, elapsed_ms = report.elapsed.as_millis() as u64,
+                sessions_in_flight = report.at_end.sessions_in_flight,
+                connections_open = report.at_end.connections_open, "drain timed out");
+        }
+        report
     }
-    report
 }
 
 fn counts(db: &Database) -> DrainCounts {
@@ -336,7 +370,6 @@ struct Closing {
 
 impl Closing {
     fn start(db: &Database) -> Closing {
-        use crate::engine::Engine;
         match db.engine() {
             #[cfg(feature = "sqlite")]
             Engine::Sqlite(pool) => Closing::start_pool(pool),
@@ -355,7 +388,7 @@ impl Closing {
     }
 
     #[cfg(feature = "_sql")]
-    fn start_pool<DB: crate::SqlDriver>(pool: &sqlx::Pool<DB>) -> Closing {
+    fn start_pool<DB: SqlDriver>(pool: &sqlx::Pool<DB>) -> Closing {
         // Take the idle connections out while the pool is still open (`try_acquire` hands out
         // nothing once it is closed): sqlx's close would reach them only after every connection in
         // use had come back.

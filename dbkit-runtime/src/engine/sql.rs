@@ -1,0 +1,76 @@
+//! What the sqlx backends (SQLite, PostgreSQL, MySQL) share: the pool settings every sqlx pool
+//! takes from a [`DatabaseConfig`], statement logging, and the row code generated repositories
+//! call to bind arguments and decode columns.
+
+use crate::{DatabaseConfig, Error, Result};
+
+/// Applies the settings every sqlx pool shares.
+pub(crate) fn pool_options<DB: sqlx::Database>(config: &DatabaseConfig) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(config.max_connections())
+        .min_connections(config.get_pool_size().min(config.max_connections()))
+        .acquire_timeout(config.get_pool_timeout())
+        .max_lifetime(config.get_pool_recycle())
+        .idle_timeout(config.get_idle_timeout())
+        .test_before_acquire(config.get_pool_pre_ping())
+}
+
+/// Makes one connection to check the address and credentials, asks the server its version on it,
+/// then builds the pool around the same options.
+///
+/// A pool's own first connect retries refused connections until its acquire timeout, so a typo in a
+/// host name would read as a 30 s timeout; a direct connection fails at once with the real cause.
+#[cfg(feature = "mysql")]
+pub(crate) async fn probe_then_pool<DB: sqlx::Database>(
+    pool: sqlx::pool::PoolOptions<DB>,
+    options: <DB::Connection as sqlx::Connection>::Options,
+    version_sql: &'static str,
+) -> Result<(sqlx::Pool<DB>, String)>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    String: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = options.connect().await?;
+    let version: String = sqlx::query_scalar(version_sql).fetch_one(&mut conn).await?;
+    conn.close().await?;
+    Ok((pool.connect_lazy_with(options), version))
+}
+
+/// Applies statement logging: every statement at INFO when `echo` is on; otherwise sqlx's defaults
+/// (DEBUG, and WARN for statements slower than a second).
+pub(crate) fn log_options<O: sqlx::ConnectOptions>(options: O, config: &DatabaseConfig) -> O {
+    if config.get_echo() { options.log_statements(log::LevelFilter::Info) } else { options }
+}
+
+/// Binds `value` as the next argument and appends its placeholder to `sql`: `?`, or `$n` on
+/// PostgreSQL, numbered by the driver so the text and the arguments cannot drift apart.
+pub fn push_bind<'t, DB, T>(sql: &mut String, arguments: &mut DB::Arguments, value: T) -> Result<()>
+where
+    DB: sqlx::Database,
+    T: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    use sqlx::Arguments;
+
+    arguments.add(value).map_err(|e| Error::Sqlx(sqlx::Error::Encode(e)))?;
+    // Writing to a `String` cannot fail.
+    let _ = arguments.format_placeholder(sql);
+    Ok(())
+}
+
+/// Decodes column `index` of `row`, naming `column` in the error.
+pub fn decode<'r, R, T>(row: &'r R, index: usize, column: &'static str) -> Result<T>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    row.try_get(index).map_err(|e| match e {
+        sqlx::Error::ColumnDecode { source, .. } => {
+            Error::Decode { column: column.to_owned(), message: source.to_string() }
+        }
+        e => Error::Sqlx(e),
+    })
+}

@@ -1,0 +1,27 @@
+//! Everything the code `#[derive(Repository)]` and `#[dbkit::queries]` generate calls, in one
+//! place: the `dbkit` facade re-exports this module as `dbkit::__private`, and generated code names
+//! only `::dbkit::__private::…` paths. Not public API: these names change with the macros that
+//! use them, which is why `dbkit` pins this crate to its exact version.
+
+pub use crate::exec::{Call, CallOptions};
+pub use crate::operation::{Failure, OpKind, Operation};
+pub use crate::schema::Column;
+pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
+
+// For the serde derives of the rows a ClickHouse repository generates.
+pub use serde;
+
+// The sqlx backends: the driver crate, and the row code that binds arguments and decodes columns.
+#[cfg(feature = "_sql")]
+pub use {
+    crate::engine::sql::{decode, push_bind},
+    sqlx,
+};
+
+// ClickHouse: the driver crate, and how the rows of a repository travel as `RowBinary`.
+#[cfg(feature = "clickhouse")]
+pub use {crate::engine::clickhouse::row as clickhouse_row, clickhouse};
+
+// Oracle: the driver crate, and the binds, reads and steps every generated method shares.
+#[cfg(feature = "oracle")]
+pub use {crate::engine::oracle::row as oracle_row, oracle};
