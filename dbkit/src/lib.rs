@@ -444,3 +444,31 @@ macro_rules! __dbkit_require_oracle {
         }
     };
 }
+
+// Every name the macros' generated code uses under `::dbkit::__private` must keep resolving: the
+// macros and the runtime change apart, and a name lost here breaks every user's build, not ours.
+#[cfg(test)]
+#[allow(unused_imports)]
+mod private_paths {
+    use crate::__private::{
+        Backend, Call, CallOptions, Column, Database, DatabaseManager, Error, Failure, Model, MySqlFlavor, OpKind,
+        Operation, Page, Result, dbkit_runtime, queries_expand, require_clickhouse, require_mysql, require_oracle,
+        require_postgres, require_sqlite, serde,
+    };
+    #[cfg(feature = "clickhouse")]
+    use crate::__private::{
+        clickhouse,
+        clickhouse_row::{date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option},
+    };
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+    use crate::__private::{decode, push_bind, sqlx};
+    #[cfg(feature = "oracle")]
+    use crate::__private::{
+        oracle,
+        oracle_row::{
+            OracleColumn, bind, bind_option, count, execute, get, get_option, insert_batch, insert_returning_key,
+            push_bind as oracle_push_bind, push_set, query_all, query_optional, transaction, transaction_outcome,
+            written,
+        },
+    };
+}
