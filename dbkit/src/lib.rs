@@ -70,6 +70,9 @@
 //!   `Uuid`, dates), as `&str` for a `String` and `&[u8]` for a `Vec<u8>`;
 //! - an implementation of [`Model`] carrying the table's DDL for [`Database::create_table`].
 //!
+//! Generated code names dbkit as `::dbkit`. A crate that re-exports dbkit for its own users, so
+//! that they need not depend on it, says where with `#[repository(crate = "my_crate::dbkit")]`.
+//!
 //! Every statement is fixed at compile time with quoted identifiers (a column may be named
 //! `order`, or `r#type`), and every value is bound (ClickHouse lookups are the one exception:
 //! see [ClickHouse](#clickhouse)). A mistake in the attributes is a compile error
@@ -320,9 +323,9 @@
 #![warn(missing_docs)]
 
 pub use dbkit_macros::{Repository, queries};
-pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 /// Per-repository settings of the call path (the retry policy), for `XRepository::with_options`.
 pub use dbkit_runtime::exec::CallOptions;
+pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 pub use dbkit_runtime::{
     Backend, ConfigError, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo, DatabaseManager, DatabaseState,
     Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, classify, config, retry,
@@ -461,7 +464,7 @@ mod private_paths {
         clickhouse_row::{date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option},
     };
     #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-    use crate::__private::{decode, push_bind, sqlx};
+    use crate::__private::{decode, fetch_all, fetch_optional, push_bind, sqlx};
     #[cfg(feature = "oracle")]
     use crate::__private::{
         oracle,

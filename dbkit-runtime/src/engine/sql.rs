@@ -74,3 +74,34 @@ where
         e => Error::Sqlx(e),
     })
 }
+
+/// Runs `query` for at most one row and decodes it with `decode`: the body of a generated lookup.
+pub async fn fetch_optional<'q, DB, A, T>(
+    query: sqlx::query::Query<'q, DB, A>,
+    conn: &mut DB::Connection,
+    decode: fn(&DB::Row) -> Result<T>,
+) -> Result<Option<T>>
+where
+    DB: sqlx::Database,
+    A: Send + sqlx::IntoArguments<DB> + 'q,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    match query.fetch_optional(&mut *conn).await? {
+        Some(row) => Ok(Some(decode(&row)?)),
+        None => Ok(None),
+    }
+}
+
+/// Runs `query` and decodes every row with `decode`: the body of a generated `list`.
+pub async fn fetch_all<'q, DB, A, T>(
+    query: sqlx::query::Query<'q, DB, A>,
+    conn: &mut DB::Connection,
+    decode: fn(&DB::Row) -> Result<T>,
+) -> Result<Vec<T>>
+where
+    DB: sqlx::Database,
+    A: Send + sqlx::IntoArguments<DB> + 'q,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    query.fetch_all(&mut *conn).await?.iter().map(decode).collect()
+}

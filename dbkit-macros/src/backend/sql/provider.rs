@@ -45,10 +45,10 @@ impl<'a> SqlProvider<'a> {
         (self.dialect.bind_limit() / self.cont.insert_fields().count()).clamp(1, 1000)
     }
 
-    /// Fetches at most one row with `query` on `__session` and decodes it; a failure was `sent`.
-    fn fetch_optional(&self, query: TokenStream) -> TokenStream {
-        let p = &self.p;
-        fetch_optional(quote!(__session), query, quote!(#p::Failure::sent))
+    /// Fetches at most one row with `query` on `executor` and decodes it; a failure is `failure`'s.
+    fn fetch_optional(&self, executor: TokenStream, query: TokenStream, failure: TokenStream) -> TokenStream {
+        let (p, db) = (&self.p, self.db());
+        quote!(#p::fetch_optional::<#db, _, _>(#query, &mut *#executor, __decode).await.map_err(#p::Failure::#failure))
     }
 
     /// `.bind(&new.a).bind(&new.b)…` for the columns `NewX` carries.
@@ -58,15 +58,6 @@ impl<'a> SqlProvider<'a> {
             quote!(.bind(&new.#ident))
         });
         quote!(#(#binds)*)
-    }
-}
-
-fn fetch_optional(executor: TokenStream, query: TokenStream, failure: TokenStream) -> TokenStream {
-    quote! {
-        match #query.fetch_optional(&mut *#executor).await.map_err(#failure)? {
-            ::core::option::Option::Some(__row) => ::core::option::Option::Some(__decode(&__row).map_err(#failure)?),
-            ::core::option::Option::None => ::core::option::Option::None,
-        }
     }
 }
 
@@ -107,10 +98,10 @@ impl Provider for SqlProvider<'_> {
     fn get(&self) -> TokenStream {
         let (sqlx, db) = (self.sqlx(), self.db());
         let sql = &self.statements.select_by_key;
-        let fetch = self.fetch_optional(quote!(#sqlx::query(#sql).bind(key)));
+        let fetch = self.fetch_optional(quote!(__session), quote!(#sqlx::query(#sql).bind(key)), quote!(sent));
         quote! {
             let mut __session = __call.session::<#db>().await?;
-            ::core::result::Result::Ok(#fetch)
+            #fetch
         }
     }
 
@@ -118,10 +109,10 @@ impl Provider for SqlProvider<'_> {
         let (sqlx, db) = (self.sqlx(), self.db());
         let sql = &self.statements.select_by_unique[index];
         let ident = field.ident;
-        let fetch = self.fetch_optional(quote!(#sqlx::query(#sql).bind(#ident)));
+        let fetch = self.fetch_optional(quote!(__session), quote!(#sqlx::query(#sql).bind(#ident)), quote!(sent));
         quote! {
             let mut __session = __call.session::<#db>().await?;
-            ::core::result::Result::Ok(#fetch)
+            #fetch
         }
     }
 
@@ -130,17 +121,8 @@ impl Provider for SqlProvider<'_> {
         let sql = &self.statements.list;
         quote! {
             let mut __session = __call.session::<#db>().await?;
-            let __rows = #sqlx::query(#sql)
-                .bind(page.sql_limit())
-                .bind(page.sql_offset())
-                .fetch_all(&mut *__session)
-                .await
-                .map_err(#p::Failure::sent)?;
-            let mut __values = ::std::vec::Vec::with_capacity(__rows.len());
-            for __row in &__rows {
-                __values.push(__decode(__row).map_err(#p::Failure::sent)?);
-            }
-            ::core::result::Result::Ok(__values)
+            let __query = #sqlx::query(#sql).bind(page.sql_limit()).bind(page.sql_offset());
+            #p::fetch_all::<#db, _, _>(__query, &mut *__session, __decode).await.map_err(#p::Failure::sent)
         }
     }
 
@@ -265,25 +247,24 @@ impl Provider for SqlProvider<'_> {
         let statement = quote!(#sqlx::query_with(#sqlx::AssertSqlSafe(__sql), __arguments));
         if self.dialect.has_returning() {
             let returning = &st.update_returning;
-            let fetch = self.fetch_optional(statement);
+            let fetch = self.fetch_optional(quote!(__session), statement, quote!(sent));
             return quote! {
                 #build
                 __sql.push_str(#returning);
                 let mut __session = __call.session::<#db>().await?;
-                ::core::result::Result::Ok(#fetch)
+                #fetch
             };
         }
         // Neither MySQL nor MariaDB has `UPDATE … RETURNING`: update, then read the row back in
         // the same transaction. The read, not the affected-row count (which MySQL reports as rows
         // *changed*), tells whether the row exists. A failure before `COMMIT` left nothing applied.
         let select = &st.select_by_key;
-        let fetch =
-            fetch_optional(quote!(__tx), quote!(#sqlx::query(#select).bind(key)), quote!(#p::Failure::not_applied));
+        let fetch = self.fetch_optional(quote!(__tx), quote!(#sqlx::query(#select).bind(key)), quote!(not_applied));
         quote! {
             #build
             let mut __tx = __call.begin::<#db>().await?;
             #statement.execute(&mut *__tx).await.map_err(#p::Failure::not_applied)?;
-            let __value = #fetch;
+            let __value = #fetch?;
             __tx.commit().await.map_err(#p::Failure::sent)?;
             ::core::result::Result::Ok(__value)
         }
