@@ -303,25 +303,3 @@ fn a_model_with_mistakes_still_gets_every_method_and_its_fields() {
     assert!(out.contains("unreachable"), "stub bodies are never reached: {out}");
     assert!(!out.contains("require_postgres"), "a stub is not gated on the feature: {out}");
 }
-
-/// The size of what the derive generates for the contract model (`tests/ui/pass/contract-model.rs`),
-/// formatted by rustfmt: `cargo test -p dbkit-macros -- --ignored --nocapture expanded_lines`.
-#[test]
-#[ignore = "a measurement, not a test: run it by name"]
-fn expanded_lines_of_the_contract_model() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/ui/pass/contract-model.rs");
-    let file: syn::File = syn::parse_str(&std::fs::read_to_string(path).expect("the contract model")).expect("parses");
-    let mut out = proc_macro2::TokenStream::new();
-    for item in file.items {
-        if let syn::Item::Struct(item) = item {
-            let input: syn::DeriveInput = item.into();
-            out.extend(repository::derive(&input));
-        }
-    }
-    let target = std::env::temp_dir().join("dbkit-contract-expanded.rs");
-    std::fs::write(&target, out.to_string()).expect("written");
-    let status = std::process::Command::new("rustfmt").arg("--edition=2024").arg(&target).status().expect("rustfmt");
-    assert!(status.success());
-    let text = std::fs::read_to_string(&target).expect("read back");
-    println!("expanded: {} lines, {} bytes ({})", text.lines().count(), text.len(), target.display());
-}
