@@ -143,6 +143,19 @@ pub async fn until_in_flight(db: &Database, n: usize) {
     assert!(waited.is_ok(), "{} sessions in flight, expected {n}", db.sessions_in_flight());
 }
 
+/// Waits (up to 10 s) until `db`'s pool has at least `n` connections open. A session counts as in
+/// flight from the moment it asks for a connection, so [`until_in_flight`] can return while the
+/// last one is still connecting.
+pub async fn until_connections(db: &Database, n: u32) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while db.connections_open() < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "{} connections open, expected {n}", db.connections_open());
+}
+
 /// Waits (up to 10 s) until `db`'s pool has no connection open; returns how many are.
 pub async fn until_no_connections(db: &Database) -> u32 {
     let mut open = db.connections_open();

@@ -25,6 +25,7 @@ macro_rules! graceful_tests {
                     async move { long_session(&db, Duration::from_millis(700)).await }
                 });
                 until_in_flight(&db, 2).await;
+                until_connections(&db, 2).await;
 
                 let report = db.drain(DrainMode::Graceful, Duration::from_secs(10)).await;
 
