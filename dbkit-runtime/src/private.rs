@@ -14,7 +14,7 @@ pub use serde;
 // The sqlx backends: the driver crate, and the row code that binds arguments and decodes columns.
 #[cfg(feature = "_sql")]
 pub use {
-    crate::engine::sql::{decode, fetch_all, fetch_optional, push_bind},
+    crate::engine::sql::{decode, fetch_all, fetch_one, fetch_optional, push_bind, push_set},
     sqlx,
 };
 

@@ -464,14 +464,14 @@ mod private_paths {
         clickhouse_row::{date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option},
     };
     #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-    use crate::__private::{decode, fetch_all, fetch_optional, push_bind, sqlx};
+    use crate::__private::{decode, fetch_all, fetch_one, fetch_optional, push_bind, push_set, sqlx};
     #[cfg(feature = "oracle")]
     use crate::__private::{
         oracle,
         oracle_row::{
             OracleColumn, bind, bind_option, count, execute, get, get_option, insert_batch, insert_returning_key,
-            push_bind as oracle_push_bind, push_set, query_all, query_optional, transaction, transaction_outcome,
-            written,
+            push_bind as oracle_push_bind, push_set as oracle_push_set, query_all, query_optional, transaction,
+            transaction_outcome, written,
         },
     };
 }

@@ -105,3 +105,40 @@ where
 {
     query.fetch_all(&mut *conn).await?.iter().map(decode).collect()
 }
+
+/// Runs `query` for exactly one row and decodes it with `decode`: the body of a generated `create`.
+pub async fn fetch_one<'q, DB, A, T>(
+    query: sqlx::query::Query<'q, DB, A>,
+    conn: &mut DB::Connection,
+    decode: fn(&DB::Row) -> Result<T>,
+) -> Result<T>
+where
+    DB: sqlx::Database,
+    A: Send + sqlx::IntoArguments<DB> + 'q,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    decode(&query.fetch_one(&mut *conn).await?)
+}
+
+/// One field of a generated `update`: when the patch sets it (`value` is `Some`), appends `, `
+/// after an earlier field, then `assignment` (`"column" = `) and the value's placeholder, and binds
+/// the value.
+pub fn push_set<'t, DB, T>(
+    sql: &mut String,
+    arguments: &mut DB::Arguments,
+    assignment: &str,
+    value: Option<T>,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    T: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    use sqlx::Arguments;
+
+    let Some(value) = value else { return Ok(()) };
+    if arguments.len() > 0 {
+        sql.push_str(", ");
+    }
+    sql.push_str(assignment);
+    push_bind::<DB, T>(sql, arguments, value)
+}

@@ -143,11 +143,8 @@ impl Provider for SqlProvider<'_> {
         let insert_returning = &self.statements.insert_returning;
         let returning = quote! {
             let mut __session = __call.session::<#db>().await?;
-            let __row = #sqlx::query(#insert_returning) #binds
-                .fetch_one(&mut *__session)
-                .await
-                .map_err(#p::Failure::sent)?;
-            __decode(&__row).map_err(#p::Failure::sent)
+            let __query = #sqlx::query(#insert_returning) #binds;
+            #p::fetch_one::<#db, _, _>(__query, &mut *__session, __decode).await.map_err(#p::Failure::sent)
         };
         if self.dialect.has_returning() {
             return returning;
@@ -171,12 +168,10 @@ impl Provider for SqlProvider<'_> {
                     .execute(&mut *__tx)
                     .await
                     .map_err(#p::Failure::not_applied)?;
-                let __row = #sqlx::query(#select)
-                    .bind(#key_value)
-                    .fetch_one(&mut *__tx)
+                let __query = #sqlx::query(#select).bind(#key_value);
+                let __value = #p::fetch_one::<#db, _, _>(__query, &mut *__tx, __decode)
                     .await
                     .map_err(#p::Failure::not_applied)?;
-                let __value = __decode(&__row).map_err(#p::Failure::not_applied)?;
                 __tx.commit().await.map_err(#p::Failure::sent)?;
                 ::core::result::Result::Ok(__value)
             }
@@ -223,16 +218,10 @@ impl Provider for SqlProvider<'_> {
     fn update(&self) -> TokenStream {
         let (p, sqlx, db) = (&self.p, self.sqlx(), self.db());
         let st = &self.statements;
-        let sets = self.cont.patch_fields().zip(&st.update_sets).map(|(field, fragment)| {
+        let sets = self.cont.patch_fields().zip(&st.update_sets).map(|(field, assignment)| {
             let ident = field.ident;
             quote! {
-                if let ::core::option::Option::Some(__value) = &patch.#ident {
-                    if #sqlx::Arguments::len(&__arguments) > 0 {
-                        __sql.push_str(", ");
-                    }
-                    __sql.push_str(#fragment);
-                    #p::push_bind::<#db, _>(&mut __sql, &mut __arguments, __value)?;
-                }
+                #p::push_set::<#db, _>(&mut __sql, &mut __arguments, #assignment, ::core::option::Option::as_ref(&patch.#ident))?;
             }
         });
         let (head, where_) = (&st.update_head, &st.update_where);
