@@ -75,6 +75,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use self::tracker::DatabaseState;
+#[cfg(feature = "_sql")]
 use crate::engine::Engine;
 #[cfg(feature = "_sql")]
 use crate::session::SqlDriver;

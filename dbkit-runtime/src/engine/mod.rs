@@ -27,6 +27,7 @@ use crate::{Backend, DatabaseConfig, Error, Result};
 /// A backend's pool.
 #[derive(Debug, Clone)]
 #[doc(hidden)] // `pub` only so the sealed `SqlDriver` can name it; the module is private.
+#[cfg_attr(not(feature = "_sql"), allow(unreachable_pub))] // without a sqlx backend, nothing does
 // One engine per database, inside its `Arc`: the size of the largest variant costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Engine {
@@ -62,6 +63,7 @@ pub(crate) struct ServerInfo {
 
 impl ServerInfo {
     /// A server that is not MySQL-protocol.
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "clickhouse", feature = "oracle"))]
     pub(crate) fn plain(version: String) -> Self {
         ServerInfo { version, mysql_flavor: None, mysql_insert_returning: false }
     }

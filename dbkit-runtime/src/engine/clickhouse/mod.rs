@@ -93,6 +93,7 @@ impl Database {
     ///
     /// *Feature `clickhouse`.*
     pub fn clickhouse(&self) -> Result<ClickHouseSession> {
+        #[allow(irrefutable_let_patterns)] // the only variant when no other backend is enabled
         let Engine::ClickHouse(client) = self.engine() else {
             return Err(Error::BackendMismatch {
                 what: "a ClickHouse session",

@@ -118,6 +118,7 @@ impl Database {
     ///
     /// *Feature `oracle`.*
     pub async fn oracle(&self) -> Result<OracleSession> {
+        #[allow(irrefutable_let_patterns)] // the only variant when no other backend is enabled
         let Engine::Oracle(pool) = self.engine() else {
             return Err(Error::BackendMismatch {
                 what: "an Oracle session",
