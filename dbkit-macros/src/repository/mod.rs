@@ -92,7 +92,7 @@ fn unparsed(input: &syn::DeriveInput) -> TokenStream {
     let names = Names::of(&input.ident);
     let (new, patch, repository) = (&names.new, &names.patch, &names.repository);
     let (vis, model) = (&input.vis, &input.ident);
-    let p = private_path(None);
+    let p = private_path(Container::krate_of(input).as_ref());
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     let repository_type = repository_type(vis, repository, model, &p);
     let constructors = constructors(vis, repository, "", &p);
