@@ -19,7 +19,7 @@ pub(crate) fn with_valid<T>(input: syn::DeriveInput, f: impl FnOnce(&Container<'
 /// The statements of a valid model; panics with the errors of an invalid one.
 fn statements(input: syn::DeriveInput) -> Statements {
     with_valid(input, |cont| {
-        let backend = cont.attrs.database.as_ref().unwrap().backend.value;
+        let backend = cont.backend().unwrap();
         Statements::new(cont, Dialect::of(backend).unwrap())
     })
 }

@@ -527,7 +527,10 @@ fn or_message(category: ErrorCategory, message: impl FnOnce() -> String) -> Erro
 pub(crate) fn category(error: &Error) -> ErrorCategory {
     match error {
         Error::Config(_) | Error::BackendNotEnabled { .. } | Error::UnknownDatabase { .. } => Permanent,
-        Error::AlreadyRegistered { .. } | Error::NotConnected { .. } | Error::BackendMismatch { .. } => Permanent,
+        Error::AlreadyRegistered { .. }
+        | Error::NotConnected { .. }
+        | Error::BackendMismatch { .. }
+        | Error::AmbiguousDatabase { .. } => Permanent,
         Error::Decode { .. } => Permanent,
         Error::Connect { source, .. } => match source.category() {
             Permanent => Permanent,

@@ -197,7 +197,7 @@ impl Database {
     pub(crate) fn sqlx_pool<DB: SqlDriver>(&self, what: &'static str) -> Result<&sqlx::Pool<DB>> {
         DB::pool(&self.inner.engine).ok_or_else(|| Error::BackendMismatch {
             what,
-            expected: DB::BACKEND,
+            expected: vec![DB::BACKEND],
             actual: self.backend(),
             database: self.inner.name.clone(),
         })

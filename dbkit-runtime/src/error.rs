@@ -98,6 +98,23 @@ pub enum Error {
         registered: Vec<String>,
     },
 
+    /// A repository of a model that lists several backends, built with `from_manager` and no
+    /// `#[database(..., name = "...")]`, found a database registered under more than one of their
+    /// names, and cannot tell which one the application means.
+    #[error(
+        "{what} is for {}, and databases named {} are all registered: name the one to use with `#[database(..., name = \"...\")]`, or build the repository with `new(&database)`",
+        one_of(.backends),
+        list_or_none(.registered)
+    )]
+    AmbiguousDatabase {
+        /// The repository, for example `NoteRepository`.
+        what: &'static str,
+        /// The backends its model lists.
+        backends: Vec<Backend>,
+        /// The names among theirs that are registered.
+        registered: Vec<String>,
+    },
+
     /// A database is already registered under this name.
     #[error("a database named `{name}` is already registered")]
     AlreadyRegistered {
@@ -113,13 +130,14 @@ pub enum Error {
         name: String,
     },
 
-    /// A repository or query for one backend was used with a database of another.
-    #[error("{what} needs a {expected} database, but `{database}` is {actual}")]
+    /// A repository, query or model was used with a database of a backend it was not generated
+    /// for.
+    #[error("{what} is for {}, but database `{database}` is {actual}", one_of(.expected))]
     BackendMismatch {
         /// What was called, for example `UserRepository`.
         what: &'static str,
-        /// The backend it was generated for.
-        expected: Backend,
+        /// The backends it was generated for (`#[database(...)]`), in the order written.
+        expected: Vec<Backend>,
         /// The backend of the database it was given.
         actual: Backend,
         /// The database's name.
@@ -189,6 +207,17 @@ pub enum Error {
         /// Why.
         message: String,
     },
+}
+
+/// `sqlite`, `sqlite or postgres`, `sqlite, postgres or mysql`.
+fn one_of(backends: &[Backend]) -> String {
+    match backends {
+        [] => "no backend".to_owned(),
+        [one] => one.to_string(),
+        [init @ .., last] => {
+            format!("{} or {last}", init.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        }
+    }
 }
 
 fn list_or_none(names: &[String]) -> String {

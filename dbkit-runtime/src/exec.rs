@@ -43,7 +43,7 @@ pub use crate::operation::{Failure, OpKind, Operation};
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 #[cfg(feature = "_sql")]
 use crate::session::{Session, SqlDriver, Transaction};
-use crate::{Database, Error, Result};
+use crate::{Backend, Database, Error, Result};
 
 /// Per-repository settings of the call path. `Default` is what `XRepository::new` uses: retry
 /// with [`RetryPolicy::default`].
@@ -102,6 +102,19 @@ impl<'a> Call<'a> {
     /// The database the call runs on.
     pub fn database(&self) -> &'a Database {
         self.db
+    }
+
+    /// What an attempt returns on a database of a backend its model does not list (`expected`,
+    /// in `#[database(...)]` order): [`Error::BackendMismatch`] naming the repository, both
+    /// backends and the database. Nothing was sent, and it is never retried.
+    #[cold]
+    pub fn wrong_backend(&self, expected: &[Backend]) -> Failure {
+        Failure::NotSent(Error::BackendMismatch {
+            what: self.operation.repository,
+            expected: expected.to_vec(),
+            actual: self.db.backend(),
+            database: self.db.name().to_owned(),
+        })
     }
 
     /// The attempts that have failed so far.

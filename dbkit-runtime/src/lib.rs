@@ -55,7 +55,7 @@ pub use engine::clickhouse::ClickHouseSession;
 pub use engine::oracle::OracleSession;
 pub use error::{Error, ErrorCategory, Result};
 pub use manager::{DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
-pub use model::Model;
+pub use model::{Model, TableDef};
 pub use page::Page;
 #[cfg(feature = "_sql")]
 pub use session::{Session, SqlDriver, Transaction};

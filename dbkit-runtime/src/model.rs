@@ -14,20 +14,52 @@ use crate::{Backend, Database, Error, Result};
 
 /// A struct that `#[derive(Repository)]` maps to a table.
 ///
-/// Implemented by the derive; the DDL is generated at compile time from the field types for the
-/// model's one backend (see the type table in the `dbkit` crate docs).
+/// Implemented by the derive: for each backend `#[database(...)]` lists, the DDL and columns are
+/// generated at compile time from the field types (see the type table in the `dbkit` crate docs),
+/// and [`Database::create_table`], [`Database::drop_table`] and
+/// [`Database::verify_schema`] use the one of the database they run on.
 pub trait Model {
     /// The table's name, unquoted.
     const TABLE: &'static str;
-    /// The backend the model was generated for (`#[database(...)]`).
-    const BACKEND: Backend;
-    /// `CREATE TABLE IF NOT EXISTS …`, with quoted identifiers, for [`Model::BACKEND`].
-    const CREATE_TABLE: &'static str;
+    /// The table on each backend the model was generated for, in `#[database(...)]` order.
+    const TABLES: &'static [TableDef];
+
+    /// The table on `backend`, if the model was generated for it.
+    fn table_on(backend: Backend) -> Option<&'static TableDef> {
+        Self::TABLES.iter().find(|table| table.backend == backend)
+    }
+
+    /// The backends the model was generated for, in `#[database(...)]` order.
+    fn backends() -> Vec<Backend> {
+        Self::TABLES.iter().map(|table| table.backend).collect()
+    }
+}
+
+/// A model's table on one backend: its DDL and its columns, as [`Model::TABLES`] lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableDef {
+    /// The backend this definition is written for.
+    pub backend: Backend,
+    /// `CREATE TABLE IF NOT EXISTS …`, with quoted identifiers (or the backend's equivalent).
+    pub create_table: &'static str,
     /// `DROP TABLE IF EXISTS …`.
-    const DROP_TABLE: &'static str;
-    /// The columns in field order, as the DDL declares them, for
-    /// [`Database::verify_schema`]. Empty for a model written by hand that does not list them.
-    const COLUMNS: &'static [Column] = &[];
+    pub drop_table: &'static str,
+    /// The columns in field order, as the DDL declares them, for [`Database::verify_schema`].
+    /// Empty where the check does not run, or for a model written by hand that does not list them.
+    pub columns: &'static [Column],
+}
+
+impl TableDef {
+    /// A table definition; the derive calls this in `Model::TABLES`.
+    pub const fn new(
+        backend: Backend,
+        create_table: &'static str,
+        drop_table: &'static str,
+        columns: &'static [Column],
+    ) -> TableDef {
+        TableDef { backend, create_table, drop_table, columns }
+    }
 }
 
 static CREATE_TABLE: Operation = Operation { repository: "Database", method: "create_table", kind: OpKind::Write };
@@ -37,8 +69,8 @@ impl Database {
     /// Creates `M`'s table unless it exists (`CREATE TABLE IF NOT EXISTS`).
     ///
     /// An existing table is left as it is, even if its columns differ from the model's: this is
-    /// not a migration tool. Fails with [`Error::BackendMismatch`] when `M` was generated for
-    /// another backend.
+    /// not a migration tool. The DDL is the one `M` was generated with for this database's
+    /// backend; fails with [`Error::BackendMismatch`] when `M` does not list that backend.
     ///
     /// Runs like a generated write: tried again only while the statement was certainly not sent,
     /// and abandoned by a [`DrainMode::Force`](crate::DrainMode::Force) drain (with
@@ -46,14 +78,17 @@ impl Database {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
-    /// use dbkit_runtime::{Backend, Database, Model};
+    /// use dbkit_runtime::{Backend, Database, Model, TableDef};
     ///
     /// struct Note;
     /// impl Model for Note {
     ///     const TABLE: &'static str = "notes";
-    ///     const BACKEND: Backend = Backend::Sqlite;
-    ///     const CREATE_TABLE: &'static str = r#"CREATE TABLE IF NOT EXISTS "notes" ("id" INTEGER PRIMARY KEY)"#;
-    ///     const DROP_TABLE: &'static str = r#"DROP TABLE IF EXISTS "notes""#;
+    ///     const TABLES: &'static [TableDef] = &[TableDef::new(
+    ///         Backend::Sqlite,
+    ///         r#"CREATE TABLE IF NOT EXISTS "notes" ("id" INTEGER PRIMARY KEY)"#,
+    ///         r#"DROP TABLE IF EXISTS "notes""#,
+    ///         &[],
+    ///     )];
     /// }
     ///
     /// let db = Database::connect("sqlite::memory:").await?;
@@ -63,25 +98,29 @@ impl Database {
     /// # Ok(()) }
     /// ```
     pub async fn create_table<M: Model>(&self) -> Result<()> {
-        self.run_ddl(M::BACKEND, M::CREATE_TABLE, &CREATE_TABLE).await
+        let table = self.table_of::<M>(CREATE_TABLE.method)?;
+        self.run_ddl(table.create_table, &CREATE_TABLE).await
     }
 
     /// Drops `M`'s table if it exists (`DROP TABLE IF EXISTS`). Runs like
     /// [`create_table`](Database::create_table).
     pub async fn drop_table<M: Model>(&self) -> Result<()> {
-        self.run_ddl(M::BACKEND, M::DROP_TABLE, &DROP_TABLE).await
+        let table = self.table_of::<M>(DROP_TABLE.method)?;
+        self.run_ddl(table.drop_table, &DROP_TABLE).await
     }
 
-    /// Runs one DDL statement of a model generated for `backend`, as a write of the call path.
-    async fn run_ddl(&self, backend: Backend, sql: &'static str, operation: &'static Operation) -> Result<()> {
-        if backend != self.backend() {
-            return Err(Error::BackendMismatch {
-                what: operation.method,
-                expected: backend,
-                actual: self.backend(),
-                database: self.name().to_owned(),
-            });
-        }
+    /// `M`'s table on this database's backend; `what` names the caller in the error.
+    pub(crate) fn table_of<M: Model>(&self, what: &'static str) -> Result<&'static TableDef> {
+        M::table_on(self.backend()).ok_or_else(|| Error::BackendMismatch {
+            what,
+            expected: M::backends(),
+            actual: self.backend(),
+            database: self.name().to_owned(),
+        })
+    }
+
+    /// Runs one DDL statement as a write of the call path.
+    async fn run_ddl(&self, sql: &'static str, operation: &'static Operation) -> Result<()> {
         let options = CallOptions::default();
         let mut call = Call::new(self, &options, operation);
         loop {
@@ -146,9 +185,12 @@ mod tests {
     struct Note;
     impl Model for Note {
         const TABLE: &'static str = "notes";
-        const BACKEND: Backend = Backend::Sqlite;
-        const CREATE_TABLE: &'static str = r#"CREATE TABLE IF NOT EXISTS "notes" ("id" INTEGER PRIMARY KEY)"#;
-        const DROP_TABLE: &'static str = r#"DROP TABLE IF EXISTS "notes""#;
+        const TABLES: &'static [TableDef] = &[TableDef::new(
+            Backend::Sqlite,
+            r#"CREATE TABLE IF NOT EXISTS "notes" ("id" INTEGER PRIMARY KEY)"#,
+            r#"DROP TABLE IF EXISTS "notes""#,
+            &[],
+        )];
     }
 
     /// Two handles on one SQLite file, `holder` holding its write lock in an open transaction, so

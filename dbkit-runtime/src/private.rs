@@ -4,6 +4,7 @@
 //! use them, which is why `dbkit` pins this crate to its exact version.
 
 pub use crate::exec::{Call, CallOptions};
+pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
@@ -25,3 +26,39 @@ pub use {crate::engine::clickhouse::row as clickhouse_row, clickhouse};
 // Oracle: the driver crate, and the binds, reads and steps every generated method shares.
 #[cfg(feature = "oracle")]
 pub use {crate::engine::oracle::row as oracle_row, oracle};
+
+/// The database `XRepository::from_manager` runs on: the one registered as `name`
+/// (`#[database(..., name = "...")]`), or else the one registered under the name of a backend the
+/// model lists — an error when none or several are. `what` is the repository, `backends` the
+/// model's, in `#[database(...)]` order. A database of a backend the model does not list is
+/// refused here, at construction.
+pub fn repository_database(
+    manager: &DatabaseManager,
+    what: &'static str,
+    name: Option<&str>,
+    backends: &[Backend],
+) -> Result<Database> {
+    let database = match name {
+        Some(name) => manager.get(name)?,
+        None => {
+            let names = manager.names();
+            let registered: Vec<String> =
+                backends.iter().map(|b| b.name().to_owned()).filter(|n| names.contains(n)).collect();
+            match &registered[..] {
+                // None: the error names the first listed backend, and what is registered.
+                [] => manager.get(backends.first().map_or("", |b| b.name()))?,
+                [one] => manager.get(one)?,
+                _ => return Err(Error::AmbiguousDatabase { what, backends: backends.to_vec(), registered }),
+            }
+        }
+    };
+    if !backends.contains(&database.backend()) {
+        return Err(Error::BackendMismatch {
+            what,
+            expected: backends.to_vec(),
+            actual: database.backend(),
+            database: database.name().to_owned(),
+        });
+    }
+    Ok(database)
+}

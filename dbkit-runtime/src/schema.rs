@@ -1,7 +1,7 @@
 //! Schema drift: [`Database::verify_schema`] compares a model with its live table.
 //!
-//! The model's side is [`Model::COLUMNS`], which `#[derive(Repository)]` fills from the same
-//! column types it writes into the DDL; the live side is `information_schema.columns` on
+//! The model's side is its columns on the database's backend ([`Model::TABLES`]), which
+//! `#[derive(Repository)]` fills from the same column types it writes into the DDL; the live side is `information_schema.columns` on
 //! PostgreSQL (the current schema) and MySQL/MariaDB (the current database), and
 //! `pragma_table_info` on SQLite. Types are compared as the backend sees them, through its
 //! aliases: `int8` is `BIGINT`, `VARCHAR(255)` and `LONGTEXT` are both text on MySQL, and on
@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::{Backend, Database, Error, Model, Result};
 
-/// One column of a model, as [`Model::COLUMNS`] lists it.
+/// One column of a model, as [`TableDef::columns`](crate::TableDef::columns) lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Column {
@@ -26,7 +26,7 @@ pub struct Column {
 }
 
 impl Column {
-    /// A column; the derive calls this in `Model::COLUMNS`.
+    /// A column; the derive calls this in `Model::TABLES`.
     pub const fn new(name: &'static str, sql_type: &'static str, nullable: bool, key: bool) -> Column {
         Column { name, sql_type, nullable, key }
     }
@@ -145,21 +145,23 @@ impl Database {
     /// Compares `M` with its live table: columns missing from the table or not in the model,
     /// types and nullability that differ. An empty [`SchemaDiff`] means the table matches.
     ///
-    /// Fails with [`Error::BackendMismatch`] when `M` was generated for another backend.
+    /// The model's side is its columns on this database's backend; fails with
+    /// [`Error::BackendMismatch`] when `M` does not list that backend.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
     /// use dbkit_runtime::schema::{Column, SchemaDifference};
-    /// use dbkit_runtime::{Backend, Database, Model};
+    /// use dbkit_runtime::{Backend, Database, Model, TableDef};
     ///
     /// struct Note;
     /// impl Model for Note {
     ///     const TABLE: &'static str = "notes";
-    ///     const BACKEND: Backend = Backend::Sqlite;
-    ///     const CREATE_TABLE: &'static str = r#"CREATE TABLE IF NOT EXISTS "notes" ("id" INTEGER PRIMARY KEY, "body" TEXT NOT NULL)"#;
-    ///     const DROP_TABLE: &'static str = r#"DROP TABLE IF EXISTS "notes""#;
-    ///     const COLUMNS: &'static [Column] =
-    ///         &[Column::new("id", "INTEGER", false, true), Column::new("body", "TEXT", false, false)];
+    ///     const TABLES: &'static [TableDef] = &[TableDef::new(
+    ///         Backend::Sqlite,
+    ///         r#"CREATE TABLE IF NOT EXISTS "notes" ("id" INTEGER PRIMARY KEY, "body" TEXT NOT NULL)"#,
+    ///         r#"DROP TABLE IF EXISTS "notes""#,
+    ///         &[Column::new("id", "INTEGER", false, true), Column::new("body", "TEXT", false, false)],
+    ///     )];
     /// }
     ///
     /// let db = Database::connect("sqlite::memory:").await?;
@@ -174,16 +176,9 @@ impl Database {
     /// # Ok(()) }
     /// ```
     pub async fn verify_schema<M: Model>(&self) -> Result<SchemaDiff> {
-        if M::BACKEND != self.backend() {
-            return Err(Error::BackendMismatch {
-                what: "verify_schema",
-                expected: M::BACKEND,
-                actual: self.backend(),
-                database: self.name().to_owned(),
-            });
-        }
-        let live = self.live_columns(M::BACKEND, M::TABLE).await?;
-        Ok(compare(M::BACKEND, M::TABLE, M::COLUMNS, &live))
+        let table = self.table_of::<M>("verify_schema")?;
+        let live = self.live_columns(table.backend, M::TABLE).await?;
+        Ok(compare(table.backend, M::TABLE, table.columns, &live))
     }
 
     async fn live_columns(&self, backend: Backend, table: &str) -> Result<Vec<LiveColumn>> {

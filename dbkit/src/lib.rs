@@ -355,7 +355,9 @@ pub mod __private {
 
     // `require_<backend>! { items }` passes the items through when the backend's feature is on,
     // and otherwise replaces them with one error that says which feature to enable (instead of a
-    // cascade of unresolved `sqlx::<Backend>` paths).
+    // cascade of unresolved `sqlx::<Backend>` paths). A model of several backends reports each
+    // missing feature with `require_<backend>! { @check }` (nothing when the feature is on) and
+    // gates its items with `require_<backend>! { @quiet items }` (dropped silently when it is off).
     pub use crate::{
         __dbkit_require_clickhouse as require_clickhouse, __dbkit_require_mysql as require_mysql,
         __dbkit_require_oracle as require_oracle, __dbkit_require_postgres as require_postgres,
@@ -367,15 +369,18 @@ pub mod __private {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_sqlite {
+    (@check) => {};
+    (@quiet $($item:tt)*) => { $($item)* };
     ($($item:tt)*) => { $($item)* };
 }
 #[cfg(not(feature = "sqlite"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_sqlite {
+    (@quiet $($item:tt)*) => {};
     ($($item:tt)*) => {
         ::core::compile_error! {
-            "`#[database(sqlite)]` needs the `sqlite` feature of dbkit: add `features = [\"sqlite\"]` to the `dbkit` dependency in Cargo.toml"
+            "`sqlite` in `#[database(...)]` needs the `sqlite` feature of dbkit: add `features = [\"sqlite\"]` to the `dbkit` dependency in Cargo.toml"
         }
     };
 }
@@ -384,15 +389,18 @@ macro_rules! __dbkit_require_sqlite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_postgres {
+    (@check) => {};
+    (@quiet $($item:tt)*) => { $($item)* };
     ($($item:tt)*) => { $($item)* };
 }
 #[cfg(not(feature = "postgres"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_postgres {
+    (@quiet $($item:tt)*) => {};
     ($($item:tt)*) => {
         ::core::compile_error! {
-            "`#[database(postgres)]` needs the `postgres` feature of dbkit: add `features = [\"postgres\"]` to the `dbkit` dependency in Cargo.toml"
+            "`postgres` in `#[database(...)]` needs the `postgres` feature of dbkit: add `features = [\"postgres\"]` to the `dbkit` dependency in Cargo.toml"
         }
     };
 }
@@ -401,15 +409,18 @@ macro_rules! __dbkit_require_postgres {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_mysql {
+    (@check) => {};
+    (@quiet $($item:tt)*) => { $($item)* };
     ($($item:tt)*) => { $($item)* };
 }
 #[cfg(not(feature = "mysql"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_mysql {
+    (@quiet $($item:tt)*) => {};
     ($($item:tt)*) => {
         ::core::compile_error! {
-            "`#[database(mysql)]` needs the `mysql` feature of dbkit: add `features = [\"mysql\"]` to the `dbkit` dependency in Cargo.toml"
+            "`mysql` in `#[database(...)]` needs the `mysql` feature of dbkit: add `features = [\"mysql\"]` to the `dbkit` dependency in Cargo.toml"
         }
     };
 }
@@ -418,15 +429,18 @@ macro_rules! __dbkit_require_mysql {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_clickhouse {
+    (@check) => {};
+    (@quiet $($item:tt)*) => { $($item)* };
     ($($item:tt)*) => { $($item)* };
 }
 #[cfg(not(feature = "clickhouse"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_clickhouse {
+    (@quiet $($item:tt)*) => {};
     ($($item:tt)*) => {
         ::core::compile_error! {
-            "`#[database(clickhouse)]` needs the `clickhouse` feature of dbkit: add `features = [\"clickhouse\"]` to the `dbkit` dependency in Cargo.toml"
+            "`clickhouse` in `#[database(...)]` needs the `clickhouse` feature of dbkit: add `features = [\"clickhouse\"]` to the `dbkit` dependency in Cargo.toml"
         }
     };
 }
@@ -435,15 +449,18 @@ macro_rules! __dbkit_require_clickhouse {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_oracle {
+    (@check) => {};
+    (@quiet $($item:tt)*) => { $($item)* };
     ($($item:tt)*) => { $($item)* };
 }
 #[cfg(not(feature = "oracle"))]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_require_oracle {
+    (@quiet $($item:tt)*) => {};
     ($($item:tt)*) => {
         ::core::compile_error! {
-            "`#[database(oracle)]` needs the `oracle` feature of dbkit: add `features = [\"oracle\"]` to the `dbkit` dependency in Cargo.toml"
+            "`oracle` in `#[database(...)]` needs the `oracle` feature of dbkit: add `features = [\"oracle\"]` to the `dbkit` dependency in Cargo.toml"
         }
     };
 }

@@ -59,6 +59,6 @@ async fn calls(db: &Database) -> dbkit::Result<()> {
 
 fn main() {
     assert_eq!(<Country as dbkit::Model>::TABLE, "country");
-    assert_eq!(<Entry as dbkit::Model>::BACKEND, dbkit::Backend::MySql);
+    assert_eq!(<Entry as dbkit::Model>::TABLES[0].backend, dbkit::Backend::MySql);
     let _ = calls;
 }

@@ -45,13 +45,15 @@ pub(crate) fn checked<'a>(cx: &Ctxt, input: &'a syn::DeriveInput) -> Option<Cont
     Some(cont)
 }
 
-/// Reports each field type the model's backend cannot store, spanned on the type: the one type
-/// check of every backend, with the backend's own words for what a custom type needs.
+/// Reports each field type a backend the model lists cannot store, spanned on the type and naming
+/// that backend: the one type check of every backend, with the backend's own words for what a
+/// custom type needs. A type no listed backend knows is one error that names them all.
 fn check_types(cx: &Ctxt, cont: &Container<'_>) {
-    let Some(backend) = cont.backend() else { return };
+    let backends: Vec<Backend> = cont.backends().collect();
+    let Some(&first) = backends.first() else { return };
     for field in cont.fields.iter().filter(|f| !f.type_already_reported()) {
         if field.is_nested_option() {
-            let patch = if backend.updates() {
+            let patch = if first.updates() {
                 format!(" (`{}` adds the outer `Option` itself)", cont.names().patch)
             } else {
                 String::new()
@@ -62,19 +64,47 @@ fn check_types(cx: &Ctxt, cont: &Container<'_>) {
             );
             continue;
         }
-        let Err(unsupported) = column_definition(backend, field) else { continue };
         let ty = type_name(field.value_ty);
-        let message = match unsupported {
-            Unsupported::Unknown => format!(
-                "dbkit does not know which {} column type stores `{ty}`{}: name one with `#[column(sql_type = \"...\")]`; `{ty}` must then {}",
-                backend.product(),
-                type_hint(&ty),
-                custom_type_requirement(backend),
-            ),
-            Unsupported::Fixable(message) => format!("{message}, {}", sql_type_remedy(backend, &ty)),
-            Unsupported::Never(message) => message,
-        };
-        cx.error_spanned_by(field.value_ty, message);
+        let mut unknown = Vec::new();
+        let mut messages: Vec<String> = Vec::new();
+        for &backend in &backends {
+            let message = match column_definition(backend, field) {
+                Ok(_) => continue,
+                Err(Unsupported::Unknown) => {
+                    unknown.push(backend);
+                    continue;
+                }
+                Err(Unsupported::Fixable(message)) => format!("{message}, {}", sql_type_remedy(backend, &ty)),
+                Err(Unsupported::Never(message)) => message,
+            };
+            if !messages.contains(&message) {
+                messages.push(message);
+            }
+        }
+        if !unknown.is_empty() {
+            let products: Vec<&str> = unknown.iter().map(|b| b.product()).collect();
+            messages.insert(
+                0,
+                format!(
+                    "dbkit does not know which {} column type stores `{ty}`{}: name one with `#[column(sql_type = \"...\")]`; `{ty}` must then {}",
+                    join(&products, "or"),
+                    type_hint(&ty),
+                    custom_type_requirement(&unknown),
+                ),
+            );
+        }
+        for message in messages {
+            cx.error_spanned_by(field.value_ty, message);
+        }
+    }
+}
+
+/// `a`, `a or b`, `a, b or c` (with `word` = `or`).
+fn join(items: &[&str], word: &str) -> String {
+    match items.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, init)) => format!("{} {word} {last}", init.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -87,13 +117,17 @@ pub(crate) fn column_definition(backend: Backend, field: &Field<'_>) -> Result<S
     }
 }
 
-/// What a type named by `sql_type` must implement to travel through the backend's driver.
-fn custom_type_requirement(backend: Backend) -> String {
-    match backend {
-        Backend::ClickHouse => {
+/// What a type named by `sql_type` must implement to travel through the drivers of `backends`
+/// (one backend, or several SQL ones).
+fn custom_type_requirement(backends: &[Backend]) -> String {
+    match backends {
+        [Backend::ClickHouse] => {
             "implement serde's `Serialize` and `Deserialize` in that column's `RowBinary` encoding".to_owned()
         }
-        _ => format!("implement sqlx's `Type`, `Encode` and `Decode` for {}", backend.product()),
+        _ => {
+            let products: Vec<&str> = backends.iter().map(|b| b.product()).collect();
+            format!("implement sqlx's `Type`, `Encode` and `Decode` for {}", join(&products, "and"))
+        }
     }
 }
 
@@ -107,12 +141,16 @@ fn sql_type_remedy(backend: Backend, ty: &str) -> String {
     }
 }
 
-/// The provider of a checked, valid model.
-pub(crate) fn provider<'a>(cont: &'a Container<'a>) -> Box<dyn Provider + 'a> {
-    let backend = cont.backend().expect("checked: `#[database]` names a backend");
-    match sql::Dialect::of(backend) {
-        Some(dialect) => Box::new(sql::SqlProvider::new(cont, dialect)),
-        None if backend == Backend::ClickHouse => Box::new(clickhouse::ClickHouseProvider::new(cont)),
-        None => Box::new(oracle::OracleProvider::new(cont)),
-    }
+/// The providers of a checked, valid model: one per backend it lists, in the order written.
+pub(crate) fn providers<'a>(cont: &'a Container<'a>) -> Vec<(Backend, Box<dyn Provider + 'a>)> {
+    cont.backends()
+        .map(|backend| {
+            let provider: Box<dyn Provider + 'a> = match sql::Dialect::of(backend) {
+                Some(dialect) => Box::new(sql::SqlProvider::new(cont, dialect)),
+                None if backend == Backend::ClickHouse => Box::new(clickhouse::ClickHouseProvider::new(cont)),
+                None => Box::new(oracle::OracleProvider::new(cont)),
+            };
+            (backend, provider)
+        })
+        .collect()
 }

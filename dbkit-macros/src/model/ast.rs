@@ -132,9 +132,16 @@ impl<'a> Container<'a> {
         krate
     }
 
-    /// The backend `#[database]` names, when it parsed.
+    /// The first backend `#[database]` lists, when it parsed: what a model can do (generated keys,
+    /// updates, enforced uniqueness) is the same on every backend it lists, since only the SQL
+    /// backends share a model ([`Backend::shares_models`]).
     pub(crate) fn backend(&self) -> Option<Backend> {
-        self.attrs.database.as_ref().map(|d| d.backend.value)
+        self.backends().next()
+    }
+
+    /// The backends `#[database]` lists, in the order written; none when it did not parse.
+    pub(crate) fn backends(&self) -> impl Iterator<Item = Backend> + '_ {
+        self.attrs.database.iter().flat_map(|d| d.backends.iter().map(|b| b.value))
     }
 
     /// The path of the facade's hidden module every generated item names:

@@ -89,6 +89,12 @@ impl Backend {
         self != Backend::ClickHouse
     }
 
+    /// Whether a model may list this backend next to others: the SQL backends on sqlx share every
+    /// capability, so one repository serves all of them; ClickHouse and Oracle models stay alone.
+    pub(crate) fn shares_models(self) -> bool {
+        matches!(self, Backend::MySql | Backend::Postgres | Backend::Sqlite)
+    }
+
     /// Whether single rows are written and changed: `create`, `update`, `delete` and `XPatch`.
     /// ClickHouse is append-only (see `crate::backend::clickhouse`).
     pub(crate) fn updates(self) -> bool {
@@ -107,9 +113,10 @@ pub(crate) struct Container {
     pub(crate) krate: Option<Located<syn::Path>>,
 }
 
-/// `#[database(backend, name = "...")]`.
+/// `#[database(backend, …, name = "...")]`: one backend, or several SQL ones.
 pub(crate) struct Database {
-    pub(crate) backend: Located<Backend>,
+    /// In the order written; never empty, each once, and ClickHouse or Oracle only alone.
+    pub(crate) backends: Vec<Located<Backend>>,
     pub(crate) name: Option<Located<String>>,
 }
 
@@ -168,7 +175,8 @@ impl Container {
 }
 
 fn parse_database(cx: &Ctxt, attr: &syn::Attribute) -> Option<Database> {
-    const EXAMPLE: &str = "`#[database(sqlite)]` or `#[database(postgres, name = \"orders\")]`";
+    const EXAMPLE: &str =
+        "`#[database(sqlite)]`, `#[database(sqlite, postgres, mysql)]` or `#[database(postgres, name = \"orders\")]`";
     let syn::Meta::List(list) = &attr.meta else {
         cx.error_spanned_by(attr, format!("expected a backend in parentheses: {EXAMPLE}"));
         return None;
@@ -177,7 +185,7 @@ fn parse_database(cx: &Ctxt, attr: &syn::Attribute) -> Option<Database> {
         cx.error_spanned_by(attr, format!("expected a backend, one of {}: {EXAMPLE}", backend_list()));
         return None;
     }
-    let mut backend: Option<Located<Backend>> = None;
+    let mut backends: Vec<Located<Backend>> = Vec::new();
     let mut backend_reported = false;
     let mut name = None;
     let parsed = attr.parse_nested_meta(|meta| {
@@ -189,16 +197,29 @@ fn parse_database(cx: &Ctxt, attr: &syn::Attribute) -> Option<Database> {
             return unknown_key(cx, &meta, "database", &["name"]);
         }
         let word = meta.path.get_ident().expect("checked above").to_string();
-        match Backend::from_name(&word) {
-            Some(_) if backend.is_some() => {
-                backend_reported = true;
-                cx.error_spanned_by(&meta.path, "a second backend: a model lives in one database; keep one of them");
-            }
-            Some(found) => backend = Some(Located::new(found, &meta.path)),
-            None => {
-                backend_reported = true;
-                cx.error_spanned_by(&meta.path, unknown_backend_message(&word));
-            }
+        let Some(found) = Backend::from_name(&word) else {
+            backend_reported = true;
+            cx.error_spanned_by(&meta.path, unknown_backend_message(&word));
+            return Ok(());
+        };
+        if backends.iter().any(|b| b.value == found) {
+            backend_reported = true;
+            cx.error_spanned_by(&meta.path, format!("`{word}` is listed twice: remove one"));
+        } else if let Some(alone) = (!backends.is_empty())
+            .then(|| backends.iter().map(|b| b.value).chain([found]).find(|b| !b.shares_models()))
+            .flatten()
+        {
+            backend_reported = true;
+            cx.error_spanned_by(
+                &meta.path,
+                format!(
+                    "a model on {} lists no other backend: several backends are for `sqlite`, `postgres` and `mysql` only; remove `{word}` and declare a separate model for {}",
+                    alone.product(),
+                    found.product(),
+                ),
+            );
+        } else {
+            backends.push(Located::new(found, &meta.path));
         }
         Ok(())
     });
@@ -206,18 +227,16 @@ fn parse_database(cx: &Ctxt, attr: &syn::Attribute) -> Option<Database> {
         cx.syn_error(error);
         return None;
     }
-    match backend {
-        Some(backend) => Some(Database { backend, name }),
-        None => {
-            if !backend_reported {
-                cx.error_spanned_by(
-                    attr,
-                    format!("missing backend: name one of {} first, as in {EXAMPLE}", backend_list()),
-                );
-            }
-            None
+    if backends.is_empty() {
+        if !backend_reported {
+            cx.error_spanned_by(
+                attr,
+                format!("missing backend: name one of {} first, as in {EXAMPLE}", backend_list()),
+            );
         }
+        return None;
     }
+    Some(Database { backends, name })
 }
 
 fn unknown_backend_message(word: &str) -> String {

@@ -41,7 +41,7 @@ fn check_database(cx: &Ctxt, cont: &Container<'_>) {
             &name.tokens,
             format!(
                 "a database name cannot be empty: remove `name` to resolve the database registered as `{}`",
-                database.backend.value.name()
+                database.backends[0].value.name()
             ),
         );
     }

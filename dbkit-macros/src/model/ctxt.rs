@@ -42,6 +42,13 @@ impl Ctxt {
     }
 }
 
+impl Ctxt {
+    /// Consumes the context: every error reported, one by one, in the order reported.
+    pub(crate) fn into_errors(self) -> Vec<syn::Error> {
+        self.errors.borrow_mut().take().expect("Ctxt checked twice")
+    }
+}
+
 impl Drop for Ctxt {
     fn drop(&mut self) {
         if !std::thread::panicking() && self.errors.borrow().is_some() {

@@ -1,7 +1,9 @@
 //! The call loop every generated method runs, CRUD and custom queries alike.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
+
+use crate::model::Backend;
 
 /// One call of a generated method through the runtime: a loop over attempts, each an async block
 /// (`attempt`, evaluating to `Result<output, Failure>`) that gets its session from `__call`, as
@@ -26,6 +28,21 @@ pub(crate) fn call_loop(
             if let ::core::option::Option::Some(__result) = __call.finish(__call.attempt(async { #attempt }).await).await {
                 break __result;
             }
+        }
+    }
+}
+
+/// One attempt's body on whichever of the model's backends the call's database is: a `match` on
+/// the backend, one arm per backend with its provider's body — the statements of every dialect
+/// are fixed at compile time, and choosing among them is a branch. A database of another backend
+/// fails before anything is sent, with `Error::BackendMismatch` naming both.
+pub(crate) fn dispatch(p: &TokenStream, arms: Vec<(Backend, TokenStream)>) -> TokenStream {
+    let (variants, bodies): (Vec<_>, Vec<_>) =
+        arms.into_iter().map(|(backend, body)| (format_ident!("{}", backend.runtime_variant()), body)).unzip();
+    quote! {
+        match __call.database().backend() {
+            #(#p::Backend::#variants => { #bodies })*
+            _ => ::core::result::Result::Err(__call.wrong_backend(&[#(#p::Backend::#variants),*])),
         }
     }
 }

@@ -5,19 +5,16 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::call::call_loop;
-use super::doc;
-use crate::backend::Provider;
+use super::{Providers, doc};
 use crate::model::ast::Names;
-use crate::model::{Container, Field};
+use crate::model::{Backend, Container, Field};
 
 pub(super) struct Methods<'a> {
     pub(super) cont: &'a Container<'a>,
     pub(super) names: &'a Names,
-    pub(super) provider: &'a dyn Provider,
+    pub(super) providers: &'a Providers<'a>,
     /// `::dbkit::__private`.
     pub(super) p: &'a TokenStream,
-    /// Whether the bodies are the stub's, never reached.
-    pub(super) stub: bool,
 }
 
 /// A method to render: its name, doc, parameters, output type, whether it writes, the statements
@@ -50,7 +47,8 @@ impl Methods<'_> {
         }
         let repository = &self.names.repository;
         let methods = methods.into_iter().map(|m| self.method(m));
-        let allow_stub = self.stub.then(|| quote!(#[allow(unreachable_code, unused_variables)]));
+        let stub = matches!(self.providers, Providers::Stub);
+        let allow_stub = stub.then(|| quote!(#[allow(unreachable_code, unused_variables)]));
         quote! {
             #[automatically_derived]
             #[allow(dead_code)]
@@ -102,6 +100,22 @@ impl Methods<'_> {
         }
     }
 
+    /// `create_many`'s doc: how rows are sent, per backend where backends differ.
+    fn create_many_doc(&self) -> String {
+        let docs: Vec<(Backend, String)> =
+            self.providers.backends().map(|(backend, provider)| (backend, provider.create_many_doc())).collect();
+        match &docs[..] {
+            [] => String::new(),
+            [(_, doc)] => doc.clone(),
+            [(_, first), rest @ ..] if rest.iter().all(|(_, doc)| doc == first) => first.clone(),
+            _ => docs
+                .iter()
+                .map(|(backend, doc)| format!("On {}: {doc}", backend.product()))
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        }
+    }
+
     fn get(&self) -> Method {
         let (model, key_ty) = (self.model(), self.key_param());
         Method {
@@ -115,7 +129,7 @@ impl Methods<'_> {
             output: quote!(::core::option::Option<#model>),
             write: false,
             guard: quote!(),
-            attempt: self.provider.get(),
+            attempt: self.providers.attempt(self.p, |provider| provider.get()),
         }
     }
 
@@ -133,7 +147,7 @@ impl Methods<'_> {
             output: quote!(::core::option::Option<#model>),
             write: false,
             guard: quote!(),
-            attempt: self.provider.get_by(field, index),
+            attempt: self.providers.attempt(self.p, |provider| provider.get_by(field, index)),
         }
     }
 
@@ -146,7 +160,7 @@ impl Methods<'_> {
             output: quote!(::std::vec::Vec<#model>),
             write: false,
             guard: quote!(),
-            attempt: self.provider.list(),
+            attempt: self.providers.attempt(self.p, |provider| provider.list()),
         }
     }
 
@@ -158,7 +172,7 @@ impl Methods<'_> {
             output: quote!(::core::primitive::u64),
             write: false,
             guard: quote!(),
-            attempt: self.provider.count(),
+            attempt: self.providers.attempt(self.p, |provider| provider.count()),
         }
     }
 
@@ -173,7 +187,7 @@ impl Methods<'_> {
             output: quote!(#model),
             write: true,
             guard: quote!(),
-            attempt: self.provider.create(),
+            attempt: self.providers.attempt(self.p, |provider| provider.create()),
         }
     }
 
@@ -181,7 +195,7 @@ impl Methods<'_> {
         let new = &self.names.new;
         Method {
             name: syn::parse_quote!(create_many),
-            doc: self.provider.create_many_doc(),
+            doc: self.create_many_doc(),
             params: quote!(rows: &[#new]),
             output: quote!(::core::primitive::u64),
             write: true,
@@ -190,7 +204,7 @@ impl Methods<'_> {
                     return ::core::result::Result::Ok(0);
                 }
             },
-            attempt: self.provider.create_many(),
+            attempt: self.providers.attempt(self.p, |provider| provider.create_many()),
         }
     }
 
@@ -217,7 +231,7 @@ impl Methods<'_> {
             output: quote!(::core::option::Option<#model>),
             write: true,
             guard: quote!(#guard),
-            attempt: self.provider.update(),
+            attempt: self.providers.attempt(self.p, |provider| provider.update()),
         }
     }
 
@@ -230,7 +244,7 @@ impl Methods<'_> {
             output: quote!(::core::primitive::bool),
             write: true,
             guard: quote!(),
-            attempt: self.provider.delete(),
+            attempt: self.providers.attempt(self.p, |provider| provider.delete()),
         }
     }
 }

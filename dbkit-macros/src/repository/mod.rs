@@ -16,15 +16,15 @@ use quote::{format_ident, quote, quote_spanned};
 
 use crate::backend::{self, Provider, Stub};
 use crate::model::ast::{Names, private_path};
-use crate::model::{Container, Ctxt, SqlType};
+use crate::model::{Backend, Container, Ctxt, SqlType};
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let cont = backend::checked(&cx, input);
     match (cx.check(), cont) {
-        (Ok(()), Some(cont)) => render(&cont, &*backend::provider(&cont), true),
+        (Ok(()), Some(cont)) => render(&cont, &Providers::Backends(backend::providers(&cont))),
         (Err(errors), Some(cont)) => {
-            let mut out = render(&cont, &Stub, false);
+            let mut out = render(&cont, &Providers::Stub);
             out.extend(errors.to_compile_error());
             out
         }
@@ -42,12 +42,43 @@ fn doc(text: impl AsRef<str>) -> TokenStream {
     quote!(#[doc = #text])
 }
 
-/// Everything generated for a model, with `provider`'s statements and bodies. With `gated` (a
-/// real provider), the methods sit behind the facade's `require_<backend>!` check, so a missing
-/// feature is one error on the backend's name rather than a cascade of unresolved driver paths.
-fn render(cont: &Container<'_>, provider: &dyn Provider, gated: bool) -> TokenStream {
+/// What a repository's methods are rendered with: the provider of each backend the model lists,
+/// in `#[database(...)]` order, or the stub's bodies for a model that failed its checks.
+pub(crate) enum Providers<'a> {
+    Backends(Vec<(Backend, Box<dyn Provider + 'a>)>),
+    Stub,
+}
+
+impl Providers<'_> {
+    /// The backends, with their providers; none for the stub.
+    fn backends(&self) -> impl Iterator<Item = (Backend, &dyn Provider)> {
+        let backends = match self {
+            Providers::Backends(backends) => &backends[..],
+            Providers::Stub => &[],
+        };
+        backends.iter().map(|(backend, provider)| (*backend, &**provider))
+    }
+
+    /// One attempt's body: each backend's `body`, chosen by the database's backend at run time
+    /// ([`call::dispatch`]); the stub's body alone.
+    fn attempt(&self, p: &TokenStream, body: impl Fn(&dyn Provider) -> TokenStream) -> TokenStream {
+        match self {
+            Providers::Backends(backends) => {
+                call::dispatch(p, backends.iter().map(|(backend, provider)| (*backend, body(&**provider))).collect())
+            }
+            Providers::Stub => body(&Stub),
+        }
+    }
+}
+
+/// Everything generated for a model, with its providers' statements and bodies. The methods of a
+/// model of real providers sit behind the facade's `require_<backend>!` gate of each backend it
+/// lists, so a missing feature is one error on that backend's name rather than a cascade of
+/// unresolved driver paths.
+fn render(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
     let names = cont.names();
     let p = cont.private();
+    let gated = matches!(providers, Providers::Backends(_));
     let updates = cont.backend().is_none_or(|b| b.updates());
     // The stub of a model whose field has a type dbkit does not know derives nothing on `NewX` and
     // `XPatch`: the type may not implement `Debug` or `Clone`, and saying so would be a second error.
@@ -55,24 +86,30 @@ fn render(cont: &Container<'_>, provider: &dyn Provider, gated: bool) -> TokenSt
     let new_struct = new_struct(cont, &names, derives);
     let patch_struct = updates.then(|| patch_struct(cont, &names, derives));
     let repository_type = repository_type(cont.vis, &names.repository, cont.ident, &p);
-    let database_name = match &cont.attrs.database {
-        Some(database) => database.name.as_ref().map_or(database.backend.value.name(), |n| &n.value).to_owned(),
-        None => String::new(),
-    };
-    let constructors = constructors(cont.vis, &names.repository, &database_name, &p);
-    let model_impl = model_impl(cont, provider);
-    let items = provider.items();
-    let methods = methods::Methods { cont, names: &names, provider, p: &p, stub: !gated }.render();
+    let backends: Vec<Backend> = providers.backends().map(|(backend, _)| backend).collect();
+    let name = cont.attrs.database.as_ref().and_then(|d| d.name.as_ref()).map(|n| n.value.as_str());
+    let constructors = constructors(cont.vis, &names.repository, name, &backends, &p);
+    let model_impl = model_impl(cont, providers);
+    let items = providers.backends().map(|(_, provider)| provider.items());
+    let methods = methods::Methods { cont, names: &names, providers, p: &p }.render();
     let mut body = quote! {
         const _: () = {
-            #items
+            #(#items)*
             #methods
         };
     };
+    let mut checks = TokenStream::new();
     if let Some(database) = cont.attrs.database.as_ref().filter(|_| gated) {
-        let span = database.backend.tokens.clone().into_iter().next().map_or(Span::call_site(), |t| t.span());
-        let require = format_ident!("require_{}", database.backend.value.name(), span = span);
-        body = quote_spanned!(span=> #p::#require! { #body });
+        // Gated innermost-last, so the first listed backend is the outermost gate.
+        for backend in database.backends.iter().rev() {
+            let span = backend.tokens.clone().into_iter().next().map_or(Span::call_site(), |t| t.span());
+            let require = format_ident!("require_{}", backend.value.name(), span = span);
+            // The whole path carries the backend's span, so a missing feature's error points at
+            // the backend's name in `#[database(...)]`.
+            let path = respan(p.clone(), span);
+            body = quote_spanned!(span=> #path::#require! { @quiet #body });
+            checks = quote_spanned!(span=> #path::#require! { @check } #checks);
+        }
     }
     quote! {
         #new_struct
@@ -82,8 +119,25 @@ fn render(cont: &Container<'_>, provider: &dyn Provider, gated: bool) -> TokenSt
             #model_impl
             #constructors
         };
+        #checks
         #body
     }
+}
+
+/// `tokens` with every token (at any depth) spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut respanned = proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = proc_macro2::TokenTree::Group(respanned);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// What input that is not a struct with named fields still gets: the generated types, empty, and
@@ -95,7 +149,7 @@ fn unparsed(input: &syn::DeriveInput) -> TokenStream {
     let p = private_path(Container::krate_of(input).as_ref());
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     let repository_type = repository_type(vis, repository, model, &p);
-    let constructors = constructors(vis, repository, "", &p);
+    let constructors = constructors(vis, repository, None, &[], &p);
     quote! {
         #[allow(dead_code)]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
@@ -108,9 +162,7 @@ fn unparsed(input: &syn::DeriveInput) -> TokenStream {
             #[automatically_derived]
             impl #impl_generics #p::Model for #model #type_generics #where_clause {
                 const TABLE: &'static str = "";
-                const BACKEND: #p::Backend = #p::Backend::Sqlite;
-                const CREATE_TABLE: &'static str = "";
-                const DROP_TABLE: &'static str = "";
+                const TABLES: &'static [#p::TableDef] = &[];
             }
             #constructors
         };
@@ -186,22 +238,59 @@ fn repository_type(vis: &syn::Visibility, repository: &syn::Ident, model: &syn::
     }
 }
 
-fn constructors(vis: &syn::Visibility, repository: &syn::Ident, database_name: &str, p: &TokenStream) -> TokenStream {
-    let from_manager_doc = doc(format!(
-        "The repository on the database registered as `{database_name}` (see `#[database(..., name = \"...\")]`)."
-    ));
+fn constructors(
+    vis: &syn::Visibility,
+    repository: &syn::Ident,
+    name: Option<&str>,
+    backends: &[Backend],
+    p: &TokenStream,
+) -> TokenStream {
+    let listed = backends.iter().map(|b| format!("`{}`", b.name())).collect::<Vec<_>>().join(", ");
+    let from_manager_doc = doc(match (name, backends) {
+        (Some(name), _) => format!(
+            "The repository on the database registered as `{name}` (`#[database(..., name = \"{name}\")]`); \
+             an error if there is none, or if it is not one of {listed}."
+        ),
+        (None, [one]) => format!(
+            "The repository on the database registered as `{}`; an error if there is none, or if it is not {}.",
+            one.name(),
+            one.product()
+        ),
+        (None, _) => format!(
+            "The repository on the database registered under one of {listed}: an error if none is, or if \
+             several are (name one with `#[database(..., name = \"...\")]`, or use `new`)."
+        ),
+    });
+    let new_doc = doc(if backends.len() > 1 {
+        format!(
+            "The repository on `db` (a cheap clone of the handle), which runs on whichever of {listed} \
+             `db` is connected to. A call on a database of another backend fails with \
+             `Error::BackendMismatch` before anything is sent."
+        )
+    } else {
+        "The repository on `db` (a cheap clone of the handle). A call on a database of another backend \
+         fails with `Error::BackendMismatch` before anything is sent."
+            .to_owned()
+    });
+    let name = match name {
+        Some(name) => quote!(::core::option::Option::Some(#name)),
+        None => quote!(::core::option::Option::None),
+    };
+    let variants = backends.iter().map(|b| format_ident!("{}", b.runtime_variant()));
+    let repository_name = repository.to_string();
     quote! {
         #[automatically_derived]
         #[allow(dead_code)]
         impl #repository {
-            /// The repository on `db` (a cheap clone of the handle).
+            #new_doc
             #vis fn new(db: &#p::Database) -> Self {
                 #repository { db: ::core::clone::Clone::clone(db), options: ::core::default::Default::default() }
             }
 
             #from_manager_doc
             #vis fn from_manager(manager: &#p::DatabaseManager) -> #p::Result<Self> {
-                ::core::result::Result::Ok(Self::new(&manager.get(#database_name)?))
+                let db = #p::repository_database(manager, #repository_name, #name, &[#(#p::Backend::#variants),*])?;
+                ::core::result::Result::Ok(Self::new(&db))
             }
 
             /// The same repository with other call options.
@@ -217,27 +306,27 @@ fn constructors(vis: &syn::Visibility, repository: &syn::Ident, database_name: &
     }
 }
 
-/// `impl Model`: the table, the backend, the DDL and the columns (for `Database::verify_schema`),
-/// in field order.
-fn model_impl(cont: &Container<'_>, provider: &dyn Provider) -> TokenStream {
+/// `impl Model`: the table, and on each backend the model lists its DDL and its columns (for
+/// `Database::verify_schema`), in field order.
+fn model_impl(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
     let (model, p) = (cont.ident, cont.private());
     let table = cont.table();
-    let backend = format_ident!("{}", cont.backend().map_or("Sqlite", |b| b.runtime_variant()));
-    let (create, drop) = provider.ddl();
-    let columns = cont.fields.iter().map(|f| {
-        let name = f.column();
-        let sql_type = provider.declared_type(f);
-        let (nullable, key) = (f.nullable, f.is_key());
-        quote!(#p::Column::new(#name, #sql_type, #nullable, #key))
+    let tables = providers.backends().map(|(backend, provider)| {
+        let variant = format_ident!("{}", backend.runtime_variant());
+        let (create, drop) = provider.ddl();
+        let columns = cont.fields.iter().map(|f| {
+            let name = f.column();
+            let sql_type = provider.declared_type(f);
+            let (nullable, key) = (f.nullable, f.is_key());
+            quote!(#p::Column::new(#name, #sql_type, #nullable, #key))
+        });
+        quote!(#p::TableDef::new(#p::Backend::#variant, #create, #drop, &[#(#columns),*]))
     });
     quote! {
         #[automatically_derived]
         impl #p::Model for #model {
             const TABLE: &'static ::core::primitive::str = #table;
-            const BACKEND: #p::Backend = #p::Backend::#backend;
-            const CREATE_TABLE: &'static ::core::primitive::str = #create;
-            const DROP_TABLE: &'static ::core::primitive::str = #drop;
-            const COLUMNS: &'static [#p::Column] = &[#(#columns),*];
+            const TABLES: &'static [#p::TableDef] = &[#(#tables),*];
         }
     }
 }

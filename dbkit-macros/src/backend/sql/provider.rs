@@ -14,11 +14,15 @@ pub(crate) struct SqlProvider<'a> {
     statements: Statements,
     /// `::dbkit::__private`.
     p: TokenStream,
+    /// The row decoder's name, one per dialect (`__decode_sqlite`): a model of several backends
+    /// has one decoder for each, side by side.
+    decode: syn::Ident,
 }
 
 impl<'a> SqlProvider<'a> {
     pub(crate) fn new(cont: &'a Container<'a>, dialect: Dialect) -> Self {
-        SqlProvider { cont, dialect, statements: Statements::new(cont, dialect), p: cont.private() }
+        let decode = format_ident!("__decode_{}", dialect.backend().name());
+        SqlProvider { cont, dialect, statements: Statements::new(cont, dialect), p: cont.private(), decode }
     }
 
     fn sqlx(&self) -> TokenStream {
@@ -47,8 +51,8 @@ impl<'a> SqlProvider<'a> {
 
     /// Fetches at most one row with `query` on `executor` and decodes it; a failure is `failure`'s.
     fn fetch_optional(&self, executor: TokenStream, query: TokenStream, failure: TokenStream) -> TokenStream {
-        let (p, db) = (&self.p, self.db());
-        quote!(#p::fetch_optional::<#db, _, _>(#query, &mut *#executor, __decode).await.map_err(#p::Failure::#failure))
+        let (p, db, decode) = (&self.p, self.db(), &self.decode);
+        quote!(#p::fetch_optional::<#db, _, _>(#query, &mut *#executor, #decode).await.map_err(#p::Failure::#failure))
     }
 
     /// `.bind(&new.a).bind(&new.b)…` for the columns `NewX` carries.
@@ -70,7 +74,7 @@ impl Provider for SqlProvider<'_> {
         self.dialect.declared_type(field)
     }
 
-    /// `fn __decode(row) -> Result<Model>`: columns by index, in field order (the order of every
+    /// `fn __decode_<dialect>(row) -> Result<Model>`: columns by index, in field order (the order of every
     /// generated `SELECT` and `RETURNING` list).
     fn items(&self) -> TokenStream {
         let (p, sqlx, db, model) = (&self.p, self.sqlx(), self.db(), self.cont.ident);
@@ -79,8 +83,9 @@ impl Provider for SqlProvider<'_> {
             let column = f.column();
             quote!(#ident: #p::decode(__row, #index, #column)?,)
         });
+        let decode = &self.decode;
         quote! {
-            fn __decode(__row: &<#db as #sqlx::Database>::Row) -> #p::Result<#model> {
+            fn #decode(__row: &<#db as #sqlx::Database>::Row) -> #p::Result<#model> {
                 ::core::result::Result::Ok(#model { #(#fields)* })
             }
         }
@@ -117,12 +122,12 @@ impl Provider for SqlProvider<'_> {
     }
 
     fn list(&self) -> TokenStream {
-        let (p, sqlx, db) = (&self.p, self.sqlx(), self.db());
+        let (p, sqlx, db, decode) = (&self.p, self.sqlx(), self.db(), &self.decode);
         let sql = &self.statements.list;
         quote! {
             let mut __session = __call.session::<#db>().await?;
             let __query = #sqlx::query(#sql).bind(page.sql_limit()).bind(page.sql_offset());
-            #p::fetch_all::<#db, _, _>(__query, &mut *__session, __decode).await.map_err(#p::Failure::sent)
+            #p::fetch_all::<#db, _, _>(__query, &mut *__session, #decode).await.map_err(#p::Failure::sent)
         }
     }
 
@@ -138,13 +143,13 @@ impl Provider for SqlProvider<'_> {
     }
 
     fn create(&self) -> TokenStream {
-        let (p, sqlx, db) = (&self.p, self.sqlx(), self.db());
+        let (p, sqlx, db, decode) = (&self.p, self.sqlx(), self.db(), &self.decode);
         let binds = self.bind_new();
         let insert_returning = &self.statements.insert_returning;
         let returning = quote! {
             let mut __session = __call.session::<#db>().await?;
             let __query = #sqlx::query(#insert_returning) #binds;
-            #p::fetch_one::<#db, _, _>(__query, &mut *__session, __decode).await.map_err(#p::Failure::sent)
+            #p::fetch_one::<#db, _, _>(__query, &mut *__session, #decode).await.map_err(#p::Failure::sent)
         };
         if self.dialect.has_returning() {
             return returning;
@@ -169,7 +174,7 @@ impl Provider for SqlProvider<'_> {
                     .await
                     .map_err(#p::Failure::not_applied)?;
                 let __query = #sqlx::query(#select).bind(#key_value);
-                let __value = #p::fetch_one::<#db, _, _>(__query, &mut *__tx, __decode)
+                let __value = #p::fetch_one::<#db, _, _>(__query, &mut *__tx, #decode)
                     .await
                     .map_err(#p::Failure::not_applied)?;
                 __tx.commit().await.map_err(#p::Failure::sent)?;

@@ -97,7 +97,7 @@ impl Database {
         let Engine::ClickHouse(client) = self.engine() else {
             return Err(Error::BackendMismatch {
                 what: "a ClickHouse session",
-                expected: crate::Backend::ClickHouse,
+                expected: vec![crate::Backend::ClickHouse],
                 actual: self.backend(),
                 database: self.name().to_owned(),
             });

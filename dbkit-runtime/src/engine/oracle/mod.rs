@@ -122,7 +122,7 @@ impl Database {
         let Engine::Oracle(pool) = self.engine() else {
             return Err(Error::BackendMismatch {
                 what: "an Oracle session",
-                expected: crate::Backend::Oracle,
+                expected: vec![crate::Backend::Oracle],
                 actual: self.backend(),
                 database: self.name().to_owned(),
             });
