@@ -101,6 +101,10 @@ pub(crate) fn analyze(scanned: &Scanned, dialect: Dialect, models: &[Schema]) ->
         )]);
     }
     let statement = statements.remove(0);
+    let unportable = super::portable::check(&statement, dialect);
+    if !unportable.is_empty() {
+        return Err(unportable);
+    }
 
     let mut scope = Scope::default();
     let _ = statement.visit(&mut Relations { models, scope: &mut scope });

@@ -26,9 +26,10 @@ pub(super) fn stub(method: &QueryMethod) -> TokenStream {
     }
 }
 
+/// One attempt of a checked query on `dialect`: the SQL with the driver's placeholders, its binds
+/// and the fetch of the result shape, evaluating to `Result<output, Failure>`.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn generate(
-    method: &QueryMethod,
+pub(super) fn attempt(
     args: &[Arg],
     occurrences: &[String],
     lists: &BTreeSet<usize>,
@@ -37,8 +38,6 @@ pub(super) fn generate(
     shape: &Shape,
     layout: Option<&[usize]>,
     model: &Schema,
-    repository: &str,
-    write: bool,
 ) -> TokenStream {
     let p = &model.private;
     let sqlx = quote!(#p::sqlx);
@@ -173,6 +172,24 @@ pub(super) fn generate(
         },
     };
 
+    quote! {
+        let mut __session = __call.session::<#db>().await?;
+        #build
+        #fetch
+    }
+}
+
+/// The method of a checked query: its signature, doc and call loop around `attempt`, one
+/// attempt's body (see [`attempt`], and `crate::repository::call::dispatch` for a model of several
+/// backends).
+pub(super) fn method(
+    method: &QueryMethod,
+    args: &[Arg],
+    p: &TokenStream,
+    repository: &str,
+    write: bool,
+    attempt: TokenStream,
+) -> TokenStream {
     let QueryMethod { attrs, vis, sig, sql } = method;
     let name = &sig.ident;
     let method_name = name.unraw().to_string();
@@ -185,11 +202,6 @@ pub(super) fn generate(
         quote!(#ident: #ty)
     });
     let doc = format!(" Runs `{}`, checked at compile time by `#[dbkit::queries]`.", sql.value().trim());
-    let attempt = quote! {
-        let mut __session = __call.session::<#db>().await?;
-        #build
-        #fetch
-    };
     let body = call_loop(p, repository, &method_name, write, attempt);
     quote! {
         #(#attrs)*

@@ -4,15 +4,17 @@
 //! The steps, on `proc_macro2` types: `callback` hands the models' definitions from the derive to
 //! this macro (the impl block must therefore come after the struct, in the same module or a child
 //! module declared after it); `signature` reads the method; `text` finds the `:name` parameters;
-//! `analyze` parses the SQL with sqlparser in the model's dialect and resolves tables and columns;
-//! `arguments` matches parameters with arguments and their types; `shape` checks the result type
-//! against the select list; `generate` writes the method. Every mistake is reported through the
+//! `analyze` parses the SQL with sqlparser in the model's dialect (in each, for a model of several
+//! backends), refuses what that dialect's server cannot run (`portable`), and resolves tables and
+//! columns; `arguments` matches parameters with arguments and their types; `shape` checks the
+//! result type against the select list; `generate` writes the method. Every mistake is reported through the
 //! same [`Ctxt`] as the derive's, each spanned on the query string or the argument.
 
 mod analyze;
 mod arguments;
 mod callback;
 mod generate;
+mod portable;
 pub(crate) mod schema;
 mod shape;
 mod signature;
@@ -24,10 +26,11 @@ use syn::ext::IdentExt;
 
 use self::callback::model_of_repository;
 pub(crate) use self::callback::{expand, model_macro, queries};
-use self::generate::{generate, stub};
+use self::generate::stub;
 use self::schema::Schema;
 use self::shape::{Row, check_columns, model_layout, shape};
 use self::signature::{BodilessFn, QueryMethod, is_query_attr, split_query_attr};
+use crate::backend::sql::Dialect;
 use crate::model::Ctxt;
 
 fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenStream {
@@ -80,9 +83,7 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
     }
     let errors = cx.check().err().map(|e| e.to_compile_error());
     let p = &schemas[0].private;
-    let require =
-        schemas[0].dialect.filter(|_| schemas[0].valid).map(|d| format_ident!("require_{}", d.backend().name()));
-    let body = quote! {
+    let mut body = quote! {
         #[automatically_derived]
         #item_impl
         #[automatically_derived]
@@ -91,19 +92,19 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
             #(#generated)*
         }
     };
-    match require {
-        Some(require) => quote! {
-            #p::#require! { #body }
-            #errors
-        },
-        None => quote! { #body #errors },
+    // Dropped silently when a backend's feature is off: the derive reports that, once.
+    if schemas[0].valid {
+        for dialect in schemas[0].dialects.iter().rev() {
+            let require = format_ident!("require_{}", dialect.backend().name());
+            body = quote!(#p::#require! { @quiet #body });
+        }
     }
+    quote! { #body #errors }
 }
 
-/// Checks one query method against the models and generates it; a method with a mistake gets a
-/// stub body, its mistakes reported to `cx`.
+/// Checks one query method against the models, in the dialect of each backend the model lists,
+/// and generates it; a method with a mistake gets a stub body, its mistakes reported to `cx`.
 fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository: &str) -> TokenStream {
-    let before = cx.errors_reported();
     let model = &models[0];
     let sql_lit = &method.sql;
     let err = |message: String| cx.syn_error(syn::Error::new(sql_lit.span(), message));
@@ -111,36 +112,84 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
         // The derive reported what is wrong with the model.
         return stub(method);
     }
-    let Some(dialect) = model.dialect else {
+    if model.dialects.is_empty() {
         // A valid ClickHouse or Oracle model: not silently an `unimplemented!()` body.
         err(format!(
             "custom queries are generated for SQLite, PostgreSQL and MySQL models; `{}` is a ClickHouse or Oracle model: run the statement through `Database::clickhouse()` or `Database::oracle()`",
             model.ident
         ));
         return stub(method);
-    };
+    }
+    let before = cx.errors_reported();
     for partner in &models[1..] {
-        if partner.dialect != Some(dialect) {
-            cx.syn_error(syn::Error::new(
-                sql_lit.span(),
-                format!(
-                    "`{}` lives on another backend than `{}`: a query joins tables of one database",
-                    partner.ident, model.ident
-                ),
+        for dialect in model.dialects.iter().filter(|d| !partner.dialects.contains(d)) {
+            err(format!(
+                "`{}` does not list {}, which `{}` runs on: a query joins tables of one database, so the models it names list the same backends",
+                partner.ident,
+                dialect.product(),
+                model.ident
             ));
         }
     }
 
     // The signature: `async fn name(&self, arg: T, …) -> dbkit::Result<R>;`
-    let sig = &method.sig;
-    let (args, inner) = signature::check(cx, sig);
+    let (args, inner) = signature::check(cx, &method.sig);
 
-    // The SQL.
+    // The SQL, in each dialect: a mistake found in every one of them is reported once as it is;
+    // one found in only some names them.
+    let mut attempts = Vec::new();
+    let mut write = false;
+    let mut found: Vec<(syn::Error, Vec<Dialect>)> = Vec::new();
+    for &dialect in &model.dialects {
+        let dcx = Ctxt::new();
+        if let Some((attempt, writes)) = check_dialect(&dcx, method, &args, inner.as_ref(), dialect, models) {
+            attempts.push((dialect.backend(), attempt));
+            write |= writes;
+        }
+        for error in dcx.into_errors() {
+            match found.iter_mut().find(|(e, _)| e.to_string() == error.to_string()) {
+                Some((_, dialects)) => dialects.push(dialect),
+                None => found.push((error, vec![dialect])),
+            }
+        }
+    }
+    for (error, dialects) in found {
+        let message = error.to_string();
+        let named = dialects.iter().any(|d| message.contains(d.product()));
+        if dialects.len() == model.dialects.len() || named {
+            cx.syn_error(error);
+        } else {
+            let products: Vec<&str> = dialects.iter().map(|d| d.product()).collect();
+            cx.syn_error(syn::Error::new(error.span(), format!("{message} (on {})", products.join(" and "))));
+        }
+    }
+    if cx.errors_reported() > before || attempts.len() < model.dialects.len() {
+        return stub(method);
+    }
+    let p = &model.private;
+    let attempt = crate::repository::call::dispatch(p, attempts);
+    generate::method(method, &args, p, repository, write, attempt)
+}
+
+/// Checks the query in `dialect`: its text, its tables and columns, its arguments and its result
+/// shape. Returns the attempt's body and whether the statement writes, or `None` with the mistakes
+/// reported to `cx`.
+fn check_dialect(
+    cx: &Ctxt,
+    method: &QueryMethod,
+    args: &[signature::Arg],
+    inner: Option<&syn::Type>,
+    dialect: Dialect,
+    models: &[Schema],
+) -> Option<(TokenStream, bool)> {
+    let model = &models[0];
+    let sql_lit = &method.sql;
+    let err = |message: String| cx.syn_error(syn::Error::new(sql_lit.span(), message));
     let scanned = match text::scan(&sql_lit.value(), dialect) {
         Ok(scanned) => scanned,
         Err(message) => {
             err(message);
-            return stub(method);
+            return None;
         }
     };
     let analysis = match analyze::analyze(&scanned, dialect, models) {
@@ -153,12 +202,12 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
         }
     };
 
-    arguments::check_names(cx, sql_lit, &sig.ident, &scanned, &args);
-    let (Some(analysis), Some(inner)) = (analysis, inner) else { return stub(method) };
-    let lists = arguments::lists_and_types(cx, &scanned, &args, &analysis, models);
+    arguments::check_names(cx, sql_lit, &method.sig.ident, &scanned, args);
+    let (Some(analysis), Some(inner)) = (analysis, inner) else { return None };
+    let lists = arguments::lists_and_types(cx, &scanned, args, &analysis, models);
 
     // The result shape against the select list.
-    let shape = shape(&inner, &model.ident, analysis.write);
+    let shape = shape(inner, &model.ident, analysis.write);
     let mut text = analysis.text.clone();
     let mut layout = None;
     match (&analysis.projection, shape.row()) {
@@ -167,29 +216,19 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
             "this statement returns no rows, only how many it changed: write `-> dbkit::Result<u64>`, or add `RETURNING` to get rows back (not on MySQL)".to_owned(),
         ),
         (Some(_), None) => {}
-        (Some(projection), Some(Row::Model)) => match model_layout(projection, models, &mut text) {
+        (Some(projection), Some(Row::Model)) => match model_layout(projection, models, dialect, &mut text) {
             Ok(order) => layout = Some(order),
             Err(message) => err(message),
         },
         (Some(projection), Some(Row::Tuple(types))) => check_columns(projection, types, models, cx, sql_lit),
         (Some(projection), Some(Row::Scalar(ty))) => check_columns(projection, std::slice::from_ref(ty), models, cx, sql_lit),
     }
-    if cx.errors_reported() > before {
-        return stub(method);
+    if cx.errors_reported() > 0 {
+        return None;
     }
-    generate(
-        method,
-        &args,
-        &scanned.occurrences,
-        &lists,
-        &text,
-        dialect,
-        &shape,
-        layout.as_deref(),
-        model,
-        repository,
-        analysis.write,
-    )
+    let attempt =
+        generate::attempt(args, &scanned.occurrences, &lists, &text, dialect, &shape, layout.as_deref(), model);
+    Some((attempt, analysis.write))
 }
 
 #[cfg(test)]

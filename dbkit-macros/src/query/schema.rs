@@ -10,7 +10,9 @@ use crate::model::{Ctxt, SqlType};
 pub(crate) struct Schema {
     pub(crate) ident: syn::Ident,
     pub(crate) table: String,
-    pub(crate) dialect: Option<Dialect>,
+    /// The SQL dialects of the backends the model lists, in `#[database(...)]` order; none for a
+    /// ClickHouse or Oracle model.
+    pub(crate) dialects: Vec<Dialect>,
     pub(crate) columns: Vec<Column>,
     /// Whether the model itself is valid; an invalid one was reported by the derive.
     pub(crate) valid: bool,
@@ -33,11 +35,11 @@ impl Schema {
         let cont = backend::checked(&cx, input);
         let valid = cx.check().is_ok();
         let cont = cont?;
-        let dialect = cont.backend().and_then(Dialect::of);
+        let dialects = cont.backends().filter_map(Dialect::of).collect();
         Some(Schema {
             ident: cont.ident.clone(),
             table: cont.table(),
-            dialect,
+            dialects,
             columns: cont
                 .fields
                 .iter()

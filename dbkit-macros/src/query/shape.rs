@@ -3,6 +3,7 @@
 use super::analyze::Projected;
 use super::schema::{Family, Schema, value_family};
 use super::signature::single_generic;
+use crate::backend::sql::Dialect;
 use crate::model::Ctxt;
 use crate::model::ast::type_name;
 
@@ -61,10 +62,11 @@ pub(super) fn shape(inner: &syn::Type, model: &syn::Ident, write: bool) -> Shape
 pub(super) fn model_layout(
     projection: &[Projected],
     models: &[Schema],
+    dialect: Dialect,
     text: &mut String,
 ) -> Result<Vec<usize>, String> {
     let model = &models[0];
-    let quote = |name: &str| model.dialect.expect("a dialect").quote(name);
+    let quote = |name: &str| dialect.quote(name);
     let mut selected: Vec<(usize, String)> = Vec::new();
     let mut replacements = Vec::new();
     let mut problems = Vec::new();
