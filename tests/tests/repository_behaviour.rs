@@ -1,74 +1,76 @@
-//! What a generated repository does, run identically on SQLite, PostgreSQL and MariaDB (and on
-//! MariaDB again through the path MySQL takes): round
-//! trips of every supported type, NULLs, unicode, 1 MB text, injection-looking strings stored
-//! literally, unique lookups, pagination, partial updates, deletes, unique clashes classified as
-//! integrity errors, all-or-nothing `create_many` (across bind-limit chunks), and concurrent
-//! creates.
+//! What a generated repository does, run by the same test code on the same models (each lists
+//! SQLite, PostgreSQL and MySQL) against SQLite, PostgreSQL and MariaDB, and on MariaDB again
+//! through the path MySQL takes: round trips of every supported type, NULLs, unicode, 1 MB text,
+//! injection-looking strings stored literally, unique lookups, pagination, partial updates,
+//! deletes, unique clashes classified as integrity errors, all-or-nothing `create_many` (across
+//! bind-limit chunks), and concurrent creates.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use dbkit::prelude::*;
 use uuid::Uuid;
 
+/// Every column type dbkit maps, plus a reserved-word column, a raw identifier and a
+/// database-filled default.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(sqlite, postgres, mysql)]
+#[repository(table = "kitchen_sink")]
+pub struct Sink {
+    #[key(auto)]
+    pub id: i64,
+    #[unique]
+    pub code: String,
+    pub small: i16,
+    pub int: i32,
+    pub big: i64,
+    pub ratio: f64,
+    pub real: f32,
+    pub flag: bool,
+    pub body: String,
+    pub blob: Vec<u8>,
+    pub maybe: Option<String>,
+    pub maybe_int: Option<i64>,
+    pub day: NaiveDate,
+    pub at: NaiveDateTime,
+    pub clock: NaiveTime,
+    pub moment: DateTime<Utc>,
+    pub uid: Uuid,
+    pub doc: serde_json::Value,
+    #[column(name = "order")]
+    pub position: i32,
+    pub r#type: String,
+    #[column(default = "CURRENT_TIMESTAMP")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A narrow model for volume: pagination, chunked batches, concurrency.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(sqlite, postgres, mysql)]
+#[repository(table = "notes")]
+pub struct Note {
+    #[key(auto)]
+    pub id: i64,
+    #[unique]
+    pub title: String,
+    pub body: Option<String>,
+}
+
+/// A model with a caller-supplied key.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(sqlite, postgres, mysql)]
+#[repository(table = "accounts")]
+pub struct Account {
+    #[key]
+    pub id: Uuid,
+    pub owner: String,
+    pub balance: i64,
+}
+
+// The suite is written once, on the models above, and run on each backend's database: the same
+// repositories, chosen among their backends at run time.
 macro_rules! behaviour_suite {
-    ($module:ident, $backend:ident, $tables:ident, $connect:expr) => {
+    ($module:ident, $tables:ident, $connect:expr) => {
         mod $module {
             use super::*;
-
-            /// Every column type dbkit maps, plus a reserved-word column, a raw identifier and a
-            /// database-filled default.
-            #[derive(Debug, Clone, PartialEq, Repository)]
-            #[database($backend)]
-            #[repository(table = "kitchen_sink")]
-            pub(crate) struct Sink {
-                #[key(auto)]
-                pub(crate) id: i64,
-                #[unique]
-                pub(crate) code: String,
-                pub(crate) small: i16,
-                pub(crate) int: i32,
-                pub(crate) big: i64,
-                pub(crate) ratio: f64,
-                pub(crate) real: f32,
-                pub(crate) flag: bool,
-                pub(crate) body: String,
-                pub(crate) blob: Vec<u8>,
-                pub(crate) maybe: Option<String>,
-                pub(crate) maybe_int: Option<i64>,
-                pub(crate) day: NaiveDate,
-                pub(crate) at: NaiveDateTime,
-                pub(crate) clock: NaiveTime,
-                pub(crate) moment: DateTime<Utc>,
-                pub(crate) uid: Uuid,
-                pub(crate) doc: serde_json::Value,
-                #[column(name = "order")]
-                pub(crate) position: i32,
-                pub(crate) r#type: String,
-                #[column(default = "CURRENT_TIMESTAMP")]
-                pub(crate) created_at: DateTime<Utc>,
-            }
-
-            /// A narrow model for volume: pagination, chunked batches, concurrency.
-            #[derive(Debug, Clone, PartialEq, Repository)]
-            #[database($backend)]
-            #[repository(table = "notes")]
-            pub(crate) struct Note {
-                #[key(auto)]
-                pub(crate) id: i64,
-                #[unique]
-                pub(crate) title: String,
-                pub(crate) body: Option<String>,
-            }
-
-            /// A model with a caller-supplied key.
-            #[derive(Debug, Clone, PartialEq, Repository)]
-            #[database($backend)]
-            #[repository(table = "accounts")]
-            pub(crate) struct Account {
-                #[key]
-                pub(crate) id: Uuid,
-                pub(crate) owner: String,
-                pub(crate) balance: i64,
-            }
 
             async fn db() -> Option<(Database, tokio::sync::MutexGuard<'static, ()>)> {
                 let guard = super::$tables.lock().await;
@@ -321,9 +323,11 @@ macro_rules! behaviour_suite {
             async fn from_manager_resolves_the_backend_name() {
                 let Some((db, _turn)) = db().await else { return };
                 let manager = DatabaseManager::new();
+                // With none of its backends registered, the error names the first one listed.
                 let err = NoteRepository::from_manager(&manager).unwrap_err();
-                assert!(err.to_string().contains(stringify!($backend)), "{err}");
-                let named = Database::connect_named(stringify!($backend), db.config().clone()).await.unwrap();
+                assert!(err.to_string().contains("no database named `sqlite`"), "{err}");
+                // Registered under its backend's name, the database is found among the three.
+                let named = Database::connect_named(db.backend().name(), db.config().clone()).await.unwrap();
                 manager.insert(named).unwrap();
                 let repo = NoteRepository::from_manager(&manager).unwrap();
                 fresh::<Note>(repo.database()).await;
@@ -339,14 +343,13 @@ static SQLITE_TABLES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 static POSTGRES_TABLES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static MARIADB_TABLES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-behaviour_suite!(sqlite, sqlite, SQLITE_TABLES, dbkit_tests::connect(dbkit::Backend::Sqlite));
-behaviour_suite!(postgres, postgres, POSTGRES_TABLES, dbkit_tests::connect(dbkit::Backend::Postgres));
-behaviour_suite!(mariadb, mysql, MARIADB_TABLES, dbkit_tests::connect(dbkit::Backend::MySql));
+behaviour_suite!(sqlite, SQLITE_TABLES, dbkit_tests::connect(dbkit::Backend::Sqlite));
+behaviour_suite!(postgres, POSTGRES_TABLES, dbkit_tests::connect(dbkit::Backend::Postgres));
+behaviour_suite!(mariadb, MARIADB_TABLES, dbkit_tests::connect(dbkit::Backend::MySql));
 // MySQL has no `INSERT … RETURNING`: run the suite on MariaDB through the path MySQL takes (insert,
 // then read back in the same transaction), since no MySQL server can be installed here.
 behaviour_suite!(
     mysql_without_returning,
-    mysql,
     MARIADB_TABLES,
     dbkit_tests::connect_configured(dbkit::Backend::MySql, |c| c.mysql_insert_returning(false))
 );

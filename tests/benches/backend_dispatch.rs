@@ -1,0 +1,128 @@
+//! What choosing among a model's backends at run time costs: the same calls through a model that
+//! lists one backend and through one that lists three, on the same SQLite table and pool. The
+//! three-backend model lists SQLite last, so every call passes the other arms first. Each round
+//! times one call of each, back to back, alternating which goes first; the figures are the median
+//! per-round ratio with its interquartile range, and the heap allocations per call of each side,
+//! counted by a global allocator over the same calls.
+//!
+//! ```text
+//! cargo bench -p dbkit-tests --bench backend_dispatch
+//! ```
+
+use std::alloc::System;
+use std::time::Instant;
+
+use dbkit::prelude::*;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+/// Counts allocations on every thread (SQLite's worker included).
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(sqlite)]
+#[repository(table = "bench_dispatch")]
+pub struct One {
+    #[key(auto)]
+    pub id: i64,
+    #[unique]
+    pub username: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(mysql, postgres, sqlite)]
+#[repository(table = "bench_dispatch")]
+pub struct Three {
+    #[key(auto)]
+    pub id: i64,
+    #[unique]
+    pub username: String,
+    pub email: String,
+}
+
+const ROUNDS: usize = 20_000;
+
+/// Runs `$one` and `$three` back to back `ROUNDS` times, alternating the order, and prints the
+/// medians, the median ratio three/one with its quartiles, and the allocations per call.
+macro_rules! paired {
+    ($method:expr, $one:expr, $three:expr) => {{
+        let (mut ones, mut threes, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (a, b);
+            if round % 2 == 0 {
+                let t = Instant::now();
+                std::hint::black_box($one);
+                a = t.elapsed();
+                let t = Instant::now();
+                std::hint::black_box($three);
+                b = t.elapsed();
+            } else {
+                let t = Instant::now();
+                std::hint::black_box($three);
+                b = t.elapsed();
+                let t = Instant::now();
+                std::hint::black_box($one);
+                a = t.elapsed();
+            }
+            ones.push(a);
+            threes.push(b);
+            ratios.push(b.as_secs_f64() / a.as_secs_f64());
+        }
+        let calls = 2_000;
+        let region = Region::new(GLOBAL);
+        for _ in 0..calls {
+            std::hint::black_box($one);
+        }
+        let one_allocs = region.change().allocations;
+        let region = Region::new(GLOBAL);
+        for _ in 0..calls {
+            std::hint::black_box($three);
+        }
+        let three_allocs = region.change().allocations;
+        ones.sort();
+        threes.sort();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "{:<16} one backend {:>6.2} µs, three {:>6.2} µs; ratio three/one median {:.3} (IQR {:.3}–{:.3}); allocations per call {:.2} vs {:.2}",
+            $method,
+            ones[ROUNDS / 2].as_secs_f64() * 1e6,
+            threes[ROUNDS / 2].as_secs_f64() * 1e6,
+            ratios[ROUNDS / 2],
+            ratios[ROUNDS / 4],
+            ratios[3 * ROUNDS / 4],
+            one_allocs as f64 / calls as f64,
+            three_allocs as f64 / calls as f64,
+        );
+    }};
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let config = DatabaseConfig::sqlite_memory().pool_size(1).max_overflow(0).pool_pre_ping(false);
+        let db = Database::connect_with(config).await.unwrap();
+        db.create_table::<One>().await.unwrap();
+        let one = OneRepository::new(&db);
+        let three = ThreeRepository::new(&db);
+        let rows: Vec<NewOne> =
+            (0..1000).map(|i| NewOne { username: format!("user{i}"), email: format!("u{i}@example.com") }).collect();
+        one.create_many(&rows).await.unwrap();
+        // Warm both sides: statement caches, pool.
+        for _ in 0..1000 {
+            one.get(500).await.unwrap();
+            three.get(500).await.unwrap();
+        }
+        paired!("get", one.get(500).await.unwrap(), three.get(500).await.unwrap());
+        paired!(
+            "get_by_username",
+            one.get_by_username("user500").await.unwrap(),
+            three.get_by_username("user500").await.unwrap()
+        );
+        paired!("list_50", one.list(Page::new(100, 50)).await.unwrap(), three.list(Page::new(100, 50)).await.unwrap());
+        paired!("delete_missing", one.delete(-1).await.unwrap(), three.delete(-1).await.unwrap());
+    });
+}
