@@ -62,6 +62,12 @@ impl DatabaseManager {
     /// and must be configured. Every variable, its form and its default are listed in
     /// [`config::env`](crate::config::env).
     ///
+    /// With nothing configured (none of these variables, and `DBKIT_DATABASES` unset), `sqlite` is
+    /// registered: the SQLite file `app.db` in the current directory, or the path in
+    /// `DBKIT_FALLBACK_SQLITE_FILE`, created on connect, and named in an `INFO` log line. Where a
+    /// missing configuration must fail instead, list the database required:
+    /// `DBKIT_DATABASES=postgres`. Without the `sqlite` feature, nothing is registered.
+    ///
     /// A missing or malformed value is [`Error::Config`], naming the variable; nothing in it
     /// repeats a password or a URL.
     pub fn from_env() -> Result<Self> {
@@ -69,6 +75,22 @@ impl DatabaseManager {
     }
 
     /// Like [`from_env`](DatabaseManager::from_env), from an explicit set of variables.
+    ///
+    /// ```
+    /// use dbkit_runtime::config::env::Env;
+    /// use dbkit_runtime::DatabaseManager;
+    ///
+    /// // Nothing configured: the SQLite fallback, here moved by `DBKIT_FALLBACK_SQLITE_FILE`.
+    /// let env = Env::from_pairs([("DBKIT_FALLBACK_SQLITE_FILE", "data/dev.db")]);
+    /// let manager = DatabaseManager::from_env_source(&env)?;
+    /// assert_eq!(manager.names(), ["sqlite"]);
+    /// assert_eq!(manager.config("sqlite")?.redacted_url(), "sqlite://data/dev.db");
+    ///
+    /// // A database configured: no fallback.
+    /// let env = Env::from_pairs([("POSTGRES_HOST", "db.internal")]);
+    /// assert_eq!(DatabaseManager::from_env_source(&env)?.names(), ["postgres"]);
+    /// # Ok::<(), dbkit_runtime::Error>(())
+    /// ```
     pub fn from_env_source(env: &Env) -> Result<Self> {
         let manager = DatabaseManager::new();
         for (name, config) in crate::config::env::databases(env)? {

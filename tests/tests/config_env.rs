@@ -1,5 +1,6 @@
 //! Configuration from the environment: both variable layouts, bad values, `.env` layering and
-//! `APP_ENV`, the names `DatabaseManager::from_env` registers, and that passwords never leak.
+//! `APP_ENV`, the names `DatabaseManager::from_env` registers (and its SQLite fallback when nothing
+//! is configured), and that passwords never leak.
 //!
 //! Nothing here touches the process environment (tests run in parallel): variables come from
 //! `Env::from_pairs`, and `.env` files from directories under the system temp dir.
@@ -423,7 +424,7 @@ fn container_image_variables_alone_register_nothing() {
         ("DB_URL", "sqlite::memory:"),
     ]);
     assert_eq!(manager.names(), ["sqlite"]);
-    assert!(registered(&[]).names().is_empty());
+    assert_eq!(manager.config("sqlite").unwrap().redacted_url(), "sqlite::memory:");
 }
 
 #[test]
@@ -467,6 +468,140 @@ fn dbkit_databases_errors_name_the_variable() {
         ("SQLITE_DATABASE_FILE", ":memory:"),
     ]);
     assert!(e.message().contains("DB_URL"), "{e}");
+}
+
+// ---- the SQLite fallback, when nothing is configured ----
+
+/// The fallback's configuration, as `DatabaseManager::from_env_source` registers it for `pairs`.
+fn fallback(pairs: &[(&str, &str)]) -> DatabaseConfig {
+    let manager = registered(pairs);
+    assert_eq!(manager.names(), ["sqlite"], "{pairs:?}");
+    manager.config("sqlite").unwrap()
+}
+
+#[test]
+fn with_nothing_configured_the_sqlite_file_app_db_is_registered() {
+    let c = fallback(&[]);
+    assert_eq!(c.backend(), Backend::Sqlite);
+    assert_eq!(c.redacted_url(), "sqlite://app.db");
+    assert_eq!(c.redacted_url(), DatabaseConfig::sqlite_file("app.db").redacted_url());
+    assert_eq!(c.get_pool_size(), DatabaseConfig::sqlite_file("app.db").get_pool_size());
+    // Variables that configure no database (a container image's, a blank list) leave the fallback.
+    let c = fallback(&[("POSTGRES_USER", "app"), ("MYSQL_DATABASE", "shop"), ("DBKIT_DATABASES", " "), ("DB_URL", "")]);
+    assert_eq!(c.redacted_url(), "sqlite://app.db");
+}
+
+#[test]
+fn dbkit_fallback_sqlite_file_moves_the_file() {
+    assert_eq!(fallback(&[("DBKIT_FALLBACK_SQLITE_FILE", "data/dev.db")]).redacted_url(), "sqlite://data/dev.db");
+    assert_eq!(
+        fallback(&[("DBKIT_FALLBACK_SQLITE_FILE", " /var/lib/app.db ")]).redacted_url(),
+        "sqlite:///var/lib/app.db"
+    );
+    assert_eq!(fallback(&[("DBKIT_FALLBACK_SQLITE_FILE", "  ")]).redacted_url(), "sqlite://app.db");
+    // Read through the same layers as every other variable.
+    let dir = TempDir::new("fallback-layers");
+    dir.write(".env", "DBKIT_FALLBACK_SQLITE_FILE=from-dotenv.db\n")
+        .write(".env.test", "DBKIT_FALLBACK_SQLITE_FILE=from-test.db\n");
+    let env = Env::load_layered(dir.path(), [("APP_ENV", "test")]).unwrap();
+    let manager = DatabaseManager::from_env_source(&env).unwrap();
+    assert_eq!(manager.config("sqlite").unwrap().redacted_url(), "sqlite://from-test.db");
+    let env =
+        Env::load_layered(dir.path(), [("APP_ENV", "test"), ("DBKIT_FALLBACK_SQLITE_FILE", "from-env.db")]).unwrap();
+    let manager = DatabaseManager::from_env_source(&env).unwrap();
+    assert_eq!(manager.config("sqlite").unwrap().redacted_url(), "sqlite://from-env.db");
+}
+
+#[test]
+fn a_bad_fallback_file_names_the_variable() {
+    let dir = TempDir::new("fallback-dir");
+    let existing_dir = dir.path().to_str().unwrap();
+    for bad in [":memory:", "sqlite:///app.db", "mysql://app:fallback-secret@db/shop", "data/", existing_dir] {
+        let e = registry_error(&[("DBKIT_FALLBACK_SQLITE_FILE", bad)]);
+        assert_eq!(e.variable(), Some("DBKIT_FALLBACK_SQLITE_FILE"), "{bad}: {e}");
+        assert!(e.message().starts_with("expected an SQLite file path"), "{e}");
+        assert!(!e.to_string().contains("fallback-secret"), "{e}");
+    }
+    // Unread, so never an error, when a database is configured.
+    assert_eq!(
+        registered(&[("DB_URL", "sqlite::memory:"), ("DBKIT_FALLBACK_SQLITE_FILE", ":memory:")]).names(),
+        ["sqlite"]
+    );
+}
+
+#[test]
+fn any_configured_database_means_no_fallback() {
+    // The control for the tests above: each of these configures a database, so `app.db` (or the
+    // fallback file) must not appear.
+    let configured: [&[(&str, &str)]; 11] = [
+        &[("POSTGRES_URL", "postgres://app@pg/app")],
+        &[("POSTGRES_HOST", "pg")],
+        &[("MYSQL_HOST", "mysql")],
+        &[("CLICKHOUSE_URL", "http://ch:8123/")],
+        &[("ORACLE_HOST", "ora")],
+        &[("SQLITE_DATABASE_FILE", ":memory:")],
+        &[("SQLITE_URL", "sqlite:other.db")],
+        &[("DB_URL", "postgres://app@db/app")],
+        &[("DB_URL", "sqlite::memory:")],
+        &[("DB_HOST", "db"), ("DB_BACKEND", "mysql")],
+        &[("DBKIT_DATABASES", "orders"), ("ORDERS_URL", "sqlite:orders.db")],
+    ];
+    for pairs in configured {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("DBKIT_FALLBACK_SQLITE_FILE", "fallback.db"));
+        let manager = registered(&pairs);
+        let shown = format!("{manager:?}");
+        assert!(!shown.contains("app.db") && !shown.contains("fallback.db"), "{pairs:?}: {shown}");
+    }
+    // Listing the database required turns a missing configuration into an error.
+    let e = registry_error(&[("DBKIT_DATABASES", "postgres")]);
+    assert_eq!(e.variable(), Some("POSTGRES_URL"));
+}
+
+#[test]
+fn the_fallback_shows_its_file_and_no_secret() {
+    // `POSTGRES_PASSWORD` alone configures nothing: the fallback is registered, and the password
+    // is nowhere in what the registry shows.
+    let manager = registered(&[("POSTGRES_USER", "app"), ("POSTGRES_PASSWORD", "Fallback-Secret-Pw")]);
+    for shown in [format!("{manager:?}"), format!("{manager:#?}"), format!("{:?}", manager.config("sqlite").unwrap())] {
+        assert!(shown.contains("sqlite://app.db"), "{shown}");
+        assert!(!shown.contains("Fallback-Secret-Pw"), "{shown}");
+    }
+    assert_eq!(format!("{manager:?}"), r#"{"sqlite": sqlite://app.db (not connected)}"#);
+}
+
+#[derive(Debug, Clone, PartialEq, dbkit::Repository)]
+#[database(sqlite)]
+#[repository(table = "fallback_notes")]
+struct Note {
+    #[key(auto)]
+    id: i64,
+    #[unique]
+    title: String,
+}
+
+#[tokio::test]
+async fn the_fallback_file_is_created_on_connect_and_holds_tables() {
+    let dir = TempDir::new("fallback-e2e");
+    let file = dir.path().join("fallback.db");
+    assert!(!file.exists());
+    let manager = registered(&[("DBKIT_FALLBACK_SQLITE_FILE", file.to_str().unwrap())]);
+    manager.connect_all().await.unwrap();
+    assert!(format!("{manager:?}").contains(&format!("sqlite://{} (connected)", file.display())), "{manager:?}");
+
+    // A repository finds it by its backend's name, as it would a configured SQLite database.
+    let notes = NoteRepository::from_manager(&manager).unwrap();
+    notes.database().create_table::<Note>().await.unwrap();
+    let note = notes.create(&NewNote { title: "kept on disk".to_owned() }).await.unwrap();
+    assert_eq!(notes.get(note.id).await.unwrap(), Some(note.clone()));
+    manager.disconnect_all().await;
+    assert!(file.is_file(), "{} was not created", file.display());
+
+    // The data is in the file: a second registry over the same variables reads it back.
+    let again = registered(&[("DBKIT_FALLBACK_SQLITE_FILE", file.to_str().unwrap())]);
+    again.connect_all().await.unwrap();
+    assert_eq!(NoteRepository::from_manager(&again).unwrap().get(note.id).await.unwrap(), Some(note));
+    again.disconnect_all().await;
 }
 
 // ---- .env files ----
@@ -545,10 +680,8 @@ fn dotenv_syntax_quotes_comments_and_export() {
 #[test]
 fn a_malformed_file_names_the_file_and_line_but_not_the_text() {
     let dir = TempDir::new("malformed");
-    dir.write(".env", "DB_URL=sqlite::memory:\n").write(
-        ".env.production",
-        "# secrets\nDB_POOL_SIZE=3\nPOSTGRES_PASSWORD=two words-hunter2\n",
-    );
+    dir.write(".env", "DB_URL=sqlite::memory:\n")
+        .write(".env.production", "# secrets\nDB_POOL_SIZE=3\nPOSTGRES_PASSWORD=two words-hunter2\n");
     let e = Env::load_layered(dir.path(), [("APP_ENV", "production")]).unwrap_err();
     let text = e.to_string();
     assert!(text.contains(".env.production` line 3"), "{text}");

@@ -34,7 +34,14 @@
 //! | `oracle` | `ORACLE_URL` or `ORACLE_HOST` is set | `ORACLE_*` |
 //! | the backend of `DB_URL` (`"postgres"` for `postgres://…`) | `DB_URL` (or `DB_HOST` with `DB_BACKEND`) is set | `DB_*` |
 //! | each `name` in `DBKIT_DATABASES=orders,analytics` | always: a listed name must be configured | `NAME_*` (`ORDERS_URL`, …) |
+//! | `sqlite`, the fallback | none of the above, and `DBKIT_DATABASES` is unset | `DBKIT_FALLBACK_SQLITE_FILE` |
 //!
+//! - With no database configured at all, `sqlite` is the SQLite file `app.db` in the current
+//!   directory (the seeds' default, `sqlite+aiosqlite:///app.db`), or the path in
+//!   `DBKIT_FALLBACK_SQLITE_FILE`, with default settings. The file, but not its directory, is
+//!   created on connect when missing, and an `INFO` log line names it. Where a missing
+//!   configuration must fail instead, list the database required: `DBKIT_DATABASES=postgres`.
+//!   Without the `sqlite` cargo feature there is no fallback: nothing is registered.
 //! - A backend's variables count as configured only once its URL or host (or SQLite file) is
 //!   set: `MYSQL_USER`, `POSTGRES_PASSWORD` and the like alone register nothing, because the
 //!   official MySQL and PostgreSQL container images read those same names from a shared `.env`.
@@ -134,7 +141,7 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::{Backend, ConfigError, DatabaseConfig};
@@ -623,7 +630,39 @@ pub(crate) fn databases(env: &Env) -> Result<Vec<(String, DatabaseConfig)>, Conf
             }
         }
     }
+    if Backend::Sqlite.is_enabled()
+        && found.is_empty()
+        && env.get("DBKIT_DATABASES").is_none_or(|v| v.trim().is_empty())
+    {
+        let file = fallback_sqlite_file(env)?;
+        let shown = std::path::absolute(&file).unwrap_or_else(|_| file.clone());
+        tracing::info!(database = "sqlite", file = %shown.display(), "no database is configured: using an SQLite file");
+        return Ok(vec![(Backend::Sqlite.name().to_owned(), DatabaseConfig::sqlite_file(file))]);
+    }
     Ok(found.into_iter().map(|(name, (config, _))| (name, config)).collect())
+}
+
+/// The file of the SQLite database registered when nothing is configured: `app.db`, or the path
+/// in `DBKIT_FALLBACK_SQLITE_FILE`.
+fn fallback_sqlite_file(env: &Env) -> Result<PathBuf, ConfigError> {
+    const VARIABLE: &str = "DBKIT_FALLBACK_SQLITE_FILE";
+    const EXPECTED: &str = "expected an SQLite file path such as `data/app.db`";
+    let Some(file) = env.get(VARIABLE).map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(PathBuf::from("app.db"));
+    };
+    let is_url =
+        file.contains("://") || file.split_once(':').is_some_and(|(scheme, _)| Backend::from_scheme(scheme).is_some());
+    let problem = if is_url {
+        // A URL may carry a password: never echo it.
+        format!("{EXPECTED}, found a URL: to configure a database by URL, set `DB_URL` instead")
+    } else if file == ":memory:" {
+        format!("{EXPECTED}, {}: for an in-memory database, set `SQLITE_DATABASE_FILE=:memory:`", found(file))
+    } else if file.ends_with(['/', std::path::MAIN_SEPARATOR]) || Path::new(file).is_dir() {
+        format!("{EXPECTED}, {}, a directory", found(file))
+    } else {
+        return Ok(PathBuf::from(file));
+    };
+    Err(ConfigError::for_variable(VARIABLE, problem))
 }
 
 /// The variable whose presence means `prefix` configures a database, if any is set.
@@ -829,6 +868,38 @@ mod tests {
         for bad in ["Orders", "or-ders", "db", "a b"] {
             assert_eq!(check_database_name(bad).unwrap_err().variable(), Some("DBKIT_DATABASES"), "{bad}");
         }
+    }
+
+    #[test]
+    fn fallback_sqlite_files() {
+        let file = |value: &str| fallback_sqlite_file(&Env::from_pairs([("DBKIT_FALLBACK_SQLITE_FILE", value)]));
+        assert_eq!(fallback_sqlite_file(&Env::default()).unwrap(), Path::new("app.db"));
+        assert_eq!(file("").unwrap(), Path::new("app.db"));
+        assert_eq!(file("   ").unwrap(), Path::new("app.db"));
+        assert_eq!(file(" data/dev.db ").unwrap(), Path::new("data/dev.db"));
+        assert_eq!(file("/var/lib/app/app.db").unwrap(), Path::new("/var/lib/app/app.db"));
+        for bad in [":memory:", "sqlite:///app.db", "sqlite:app.db", "postgres://u:pw-secret@h/db", "data/", ".", ".."]
+        {
+            let e = file(bad).unwrap_err();
+            assert_eq!(e.variable(), Some("DBKIT_FALLBACK_SQLITE_FILE"), "{bad}");
+            assert!(e.message().starts_with("expected an SQLite file path"), "{bad}: {e}");
+            assert!(!e.message().contains("pw-secret"), "{e}");
+        }
+        assert!(file("sqlite:///app.db").unwrap_err().message().contains("`DB_URL`"));
+        assert!(file(":memory:").unwrap_err().message().contains("`SQLITE_DATABASE_FILE=:memory:`"));
+    }
+
+    #[test]
+    fn the_fallback_applies_only_when_nothing_is_configured() {
+        let names = |pairs: &[(&str, &str)]| -> Vec<String> {
+            databases(&Env::from_pairs(pairs.iter().copied())).unwrap().into_iter().map(|(name, _)| name).collect()
+        };
+        let fallback: &[&str] = if Backend::Sqlite.is_enabled() { &["sqlite"] } else { &[] };
+        assert_eq!(names(&[]), fallback);
+        assert_eq!(names(&[("POSTGRES_USER", "app"), ("DBKIT_DATABASES", " ")]), fallback);
+        assert_eq!(names(&[("POSTGRES_HOST", "pg")]), ["postgres"]);
+        assert_eq!(names(&[("DB_URL", "mysql://h/db")]), ["mysql"]);
+        assert!(databases(&Env::from_pairs([("DBKIT_DATABASES", "postgres")])).is_err());
     }
 
     #[test]
