@@ -8,12 +8,12 @@
 //! ```ignore
 //! let mut call = Call::new(&self.db, &self.options, &OPERATION);
 //! loop {
-//!     let outcome = call.attempt(async {
+//!     let outcome = call.attempt(pin!(async {
 //!         let mut s = call.session::<sqlx::Sqlite>().await?;          // Failure::NotSent on error
 //!         let row = sqlx::query(SQL).bind(id).fetch_optional(&mut *s).await
 //!             .map_err(Failure::sent)?;                               // sent: outcome may be unknown
 //!         Ok(row.map(decode).transpose().map_err(Failure::sent)?)
-//!     }).await;
+//!     })).await;
 //!     if let Some(result) = call.finish(outcome).await { break result; }
 //! }
 //! ```
@@ -33,6 +33,7 @@
 //! [`Call::finish`] applies the [`RetryPolicy`]: see [`crate::retry`] for which failures are
 //! tried again.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[cfg(feature = "clickhouse")]
@@ -129,7 +130,14 @@ impl<'a> Call<'a> {
     /// connection is then closed (an open transaction rolls back). If the attempt had a connection,
     /// its statement may have reached the server: a write then ends as [`Error::OutcomeUnknown`].
     /// If it had none yet, nothing was sent, and the failure says the database is closed.
-    pub async fn attempt<T>(&self, attempt: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+    ///
+    /// The attempt is taken pinned in place (`core::pin::pin!(async { … })`) rather than by value:
+    /// a future holding a MySQL or PostgreSQL connection acquire is 70–90 KB, and each move into
+    /// the layers here would copy all of it, which costs more than the statement on SQLite.
+    pub async fn attempt<T>(
+        &self,
+        attempt: Pin<&mut impl Future<Output = Result<T, Failure>>>,
+    ) -> Result<T, Failure> {
         self.connected.store(false, Ordering::Relaxed);
         match self.db.cancellable(async { Ok::<_, Error>(attempt.await) }).await {
             Ok(outcome) => outcome,

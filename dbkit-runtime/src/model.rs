@@ -124,7 +124,10 @@ impl Database {
         let options = CallOptions::default();
         let mut call = Call::new(self, &options, operation);
         loop {
-            let outcome = call.attempt(execute_ddl(&call, sql)).await;
+            let outcome = {
+                let attempt = std::pin::pin!(execute_ddl(&call, sql));
+                call.attempt(attempt).await
+            };
             if let Some(result) = call.finish(outcome).await {
                 break result;
             }

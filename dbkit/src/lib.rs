@@ -532,8 +532,8 @@ macro_rules! __dbkit_require_oracle {
 mod private_paths {
     use crate::__private::{
         Backend, Call, CallOptions, Column, Database, DatabaseManager, Error, Failure, Model, MySqlFlavor, OpKind,
-        Operation, Page, Result, dbkit_runtime, queries_expand, require_clickhouse, require_mysql, require_oracle,
-        require_postgres, require_sqlite, serde,
+        Operation, Page, Result, TableDef, dbkit_runtime, queries_expand, repository_database, require_clickhouse,
+        require_mysql, require_oracle, require_postgres, require_sqlite, serde,
     };
     #[cfg(feature = "clickhouse")]
     use crate::__private::{

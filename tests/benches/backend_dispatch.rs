@@ -116,6 +116,13 @@ fn main() {
             one.get(500).await.unwrap();
             three.get(500).await.unwrap();
         }
+        println!(
+            "future sizes: get {} vs {} bytes, list {} vs {} bytes",
+            std::mem::size_of_val(&one.get(500)),
+            std::mem::size_of_val(&three.get(500)),
+            std::mem::size_of_val(&one.list(Page::default())),
+            std::mem::size_of_val(&three.list(Page::default())),
+        );
         paired!("get", one.get(500).await.unwrap(), three.get(500).await.unwrap());
         paired!(
             "get_by_username",

@@ -25,7 +25,12 @@ pub(crate) fn call_loop(
             &#p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind },
         );
         loop {
-            if let ::core::option::Option::Some(__result) = __call.finish(__call.attempt(async { #attempt }).await).await {
+            // Pinned in place, not moved into `attempt`: see `Call::attempt`.
+            let __outcome = {
+                let __attempt = ::core::pin::pin!(async { #attempt });
+                __call.attempt(__attempt).await
+            };
+            if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
                 break __result;
             }
         }
@@ -35,7 +40,9 @@ pub(crate) fn call_loop(
 /// One attempt's body on whichever of the model's backends the call's database is: a `match` on
 /// the backend, one arm per backend with its provider's body — the statements of every dialect
 /// are fixed at compile time, and choosing among them is a branch. A database of another backend
-/// fails before anything is sent, with `Error::BackendMismatch` naming both.
+/// fails before anything is sent, with `Error::BackendMismatch` naming both. (rustc lays the arms'
+/// states over each other, so the attempt's future is as large as the largest backend's, not
+/// their sum; the `backend_dispatch` bench prints both sizes.)
 pub(crate) fn dispatch(p: &TokenStream, arms: Vec<(Backend, TokenStream)>) -> TokenStream {
     let (variants, bodies): (Vec<_>, Vec<_>) =
         arms.into_iter().map(|(backend, body)| (format_ident!("{}", backend.runtime_variant()), body)).unzip();
