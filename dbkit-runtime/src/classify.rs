@@ -530,7 +530,8 @@ pub(crate) fn category(error: &Error) -> ErrorCategory {
         Error::AlreadyRegistered { .. }
         | Error::NotConnected { .. }
         | Error::BackendMismatch { .. }
-        | Error::AmbiguousDatabase { .. } => Permanent,
+        | Error::AmbiguousDatabase { .. }
+        | Error::TransactionsUnsupported { .. } => Permanent,
         Error::Decode { .. } => Permanent,
         Error::Connect { source, .. } => match source.category() {
             Permanent => Permanent,

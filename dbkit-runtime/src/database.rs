@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::drain::tracker::{DatabaseState, SessionTracker};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
 #[cfg(feature = "_sql")]
-use crate::session::{Session, SqlDriver, Transaction};
+use crate::session::{DatabaseTransaction, Session, SqlDriver, Transaction};
 use crate::{Backend, DatabaseConfig, Error, Result};
 
 /// A connected database: a pool of connections to one backend, shared by cheap clones.
@@ -21,9 +21,9 @@ use crate::{Backend, DatabaseConfig, Error, Result};
 /// db.health_check().await?;
 ///
 /// // Commit on success, roll back on error: the closure's `Result` decides.
-/// db.transaction::<sqlx::Sqlite, _>(async |tx| {
-///     sqlx::query("CREATE TABLE notes (body TEXT)").execute(&mut **tx).await?;
-///     sqlx::query("INSERT INTO notes VALUES ('kept')").execute(&mut **tx).await?;
+/// db.transaction(async |tx| {
+///     sqlx::query("CREATE TABLE notes (body TEXT)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+///     sqlx::query("INSERT INTO notes VALUES ('kept')").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
 ///     Ok(())
 /// })
 /// .await?;
@@ -246,15 +246,17 @@ impl Database {
     /// (or panics, or its future is dropped). The connection always goes back to the pool (once
     /// the database is draining, it is closed instead).
     ///
+    /// `f` gets a [`DatabaseTransaction`], whatever the backend: the same code runs on SQLite,
+    /// PostgreSQL and MySQL. Nothing in it is retried; [`transaction_with`](Database::transaction_with)
+    /// reruns the whole transaction when that is safe. ClickHouse has no transactions, and Oracle's
+    /// are not run here yet: both are [`Error::TransactionsUnsupported`].
+    ///
     /// `f` runs inside [`cancellable`](Database::cancellable): a
     /// [`DrainMode::Force`](crate::DrainMode::Force) drain drops it where it stands, rolls the
     /// transaction back and returns [`Error::Unavailable`].
     #[cfg(feature = "_sql")]
-    pub async fn transaction<DB, T>(&self, f: impl AsyncFnOnce(&mut Transaction<DB>) -> Result<T>) -> Result<T>
-    where
-        DB: SqlDriver,
-    {
-        let mut tx = self.begin::<DB>().await?;
+    pub async fn transaction<T>(&self, f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>) -> Result<T> {
+        let mut tx = DatabaseTransaction::begin(self).await?;
         let tracker = &self.inner.tracker;
         let outcome = tokio::select! {
             biased;

@@ -115,6 +115,17 @@ pub enum Error {
         registered: Vec<String>,
     },
 
+    /// [`Database::transaction`](crate::Database::transaction) on a backend whose transactions
+    /// dbkit does not run: ClickHouse has none; Oracle's come with the unit-of-work support still
+    /// to land.
+    #[error("transactions through `Database::transaction` run on SQLite, PostgreSQL and MySQL; database `{database}` is {backend}")]
+    TransactionsUnsupported {
+        /// The database's backend.
+        backend: Backend,
+        /// The database's name.
+        database: String,
+    },
+
     /// A database is already registered under this name.
     #[error("a database named `{name}` is already registered")]
     AlreadyRegistered {

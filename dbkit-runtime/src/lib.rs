@@ -58,7 +58,7 @@ pub use manager::{DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
 pub use model::{Model, TableDef};
 pub use page::Page;
 #[cfg(feature = "_sql")]
-pub use session::{Session, SqlDriver, Transaction};
+pub use session::{DatabaseTransaction, Session, SqlDriver, Transaction};
 
 /// The `clickhouse` crate dbkit's ClickHouse backend is built on, for queries on a
 /// [`ClickHouseSession`].

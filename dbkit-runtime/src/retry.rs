@@ -67,7 +67,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 
 use crate::operation::{OpKind, Operation};
 #[cfg(feature = "_sql")]
-use crate::session::{SqlDriver, Transaction};
+use crate::session::DatabaseTransaction;
 #[cfg(feature = "_sql")]
 use crate::{Database, Result};
 use crate::{Error, ErrorCategory};
@@ -366,27 +366,24 @@ impl Database {
     /// let db = Database::connect("sqlite::memory:").await?;
     /// let mut runs = 0;
     /// let n = db
-    ///     .transaction_with::<sqlx::Sqlite, _>(&RetryPolicy::new(), async |tx| {
+    ///     .transaction_with(&RetryPolicy::new(), async |tx| {
     ///         runs += 1;
-    ///         let n: i64 = sqlx::query_scalar("SELECT 40 + 2").fetch_one(&mut **tx).await?;
+    ///         let n: i64 = sqlx::query_scalar("SELECT 40 + 2").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?;
     ///         Ok(n)
     ///     })
     ///     .await?;
     /// assert_eq!((n, runs), (42, 1));
     /// # Ok(()) }
     /// ```
-    pub async fn transaction_with<DB, T>(
+    pub async fn transaction_with<T>(
         &self,
         policy: &RetryPolicy,
-        mut f: impl AsyncFnMut(&mut Transaction<DB>) -> Result<T>,
-    ) -> Result<T>
-    where
-        DB: SqlDriver,
-    {
+        mut f: impl AsyncFnMut(&mut DatabaseTransaction) -> Result<T>,
+    ) -> Result<T> {
         let mut attempts = Attempts::new(policy);
         loop {
             // `committing`: the error came from COMMIT, which may have applied.
-            let (error, committing) = match self.begin::<DB>().await {
+            let (error, committing) = match DatabaseTransaction::begin(self).await {
                 Err(error) => (error, false),
                 Ok(mut tx) => match f(&mut tx).await {
                     Ok(value) => match tx.commit().await {
@@ -530,17 +527,17 @@ mod tests {
         #[tokio::test]
         async fn a_transaction_that_fails_retryably_runs_again_whole() {
             let db = Database::connect("sqlite::memory:").await.unwrap();
-            db.transaction::<sqlx::Sqlite, _>(async |tx| {
-                sqlx::query("CREATE TABLE t (x INT)").execute(&mut **tx).await?;
+            db.transaction(async |tx| {
+                sqlx::query("CREATE TABLE t (x INT)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
                 Ok(())
             })
             .await
             .unwrap();
             let mut runs = 0;
             let value = db
-                .transaction_with::<sqlx::Sqlite, _>(&quick(), async |tx| {
+                .transaction_with(&quick(), async |tx| {
                     runs += 1;
-                    sqlx::query("INSERT INTO t VALUES (1)").execute(&mut **tx).await?;
+                    sqlx::query("INSERT INTO t VALUES (1)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
                     if runs < 3 {
                         return Err(lost()); // rolled back by dbkit, then run again
                     }
@@ -559,9 +556,9 @@ mod tests {
             let db = Database::connect("sqlite::memory:").await.unwrap();
             let mut runs = 0;
             let error = db
-                .transaction_with::<sqlx::Sqlite, ()>(&quick(), async |tx| {
+                .transaction_with::<()>(&quick(), async |tx| {
                     runs += 1;
-                    sqlx::query("SELECT * FROM missing").execute(&mut **tx).await?;
+                    sqlx::query("SELECT * FROM missing").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
                     Ok(())
                 })
                 .await
@@ -570,7 +567,7 @@ mod tests {
 
             let mut runs = 0;
             let error = db
-                .transaction_with::<sqlx::Sqlite, ()>(&quick().max_attempts(4), async |_| {
+                .transaction_with::<()>(&quick().max_attempts(4), async |_| {
                     runs += 1;
                     Err(lost())
                 })
@@ -581,7 +578,7 @@ mod tests {
             assert_eq!(error.category(), ErrorCategory::Connection);
 
             let mut runs = 0;
-            db.transaction_with::<sqlx::Sqlite, ()>(&RetryPolicy::disabled(), async |_| {
+            db.transaction_with::<()>(&RetryPolicy::disabled(), async |_| {
                 runs += 1;
                 Err(lost())
             })
@@ -619,12 +616,15 @@ mod tests {
                     let policy = policy.clone();
                     tokio::spawn(async move {
                         for i in 0..25 {
-                            db.transaction_with::<sqlx::Sqlite, _>(&policy, async move |tx| {
-                                sqlx::query("INSERT INTO t VALUES (?)").bind(task * 100 + i).execute(&mut **tx).await?;
+                            db.transaction_with(&policy, async move |tx| {
+                                sqlx::query("INSERT INTO t VALUES (?)")
+                                    .bind(task * 100 + i)
+                                    .execute(tx.sqlx::<sqlx::Sqlite>()?)
+                                    .await?;
                                 tokio::task::yield_now().await;
                                 sqlx::query("UPDATE t SET x = x WHERE x = ?")
                                     .bind(task * 100 + i)
-                                    .execute(&mut **tx)
+                                    .execute(tx.sqlx::<sqlx::Sqlite>()?)
                                     .await?;
                                 Ok(())
                             })

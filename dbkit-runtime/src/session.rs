@@ -9,7 +9,7 @@ use std::ops::{Deref, DerefMut};
 
 use crate::drain::tracker::InFlight;
 use crate::engine::Engine;
-use crate::{Backend, Result};
+use crate::{Backend, Database, Error, Result};
 
 /// A sqlx database dbkit can run: SQLite, PostgreSQL or MySQL.
 ///
@@ -21,6 +21,9 @@ pub trait SqlDriver: sqlx::Database + sealed::Sealed {
 
     #[doc(hidden)]
     fn pool(engine: &Engine) -> Option<&sqlx::Pool<Self>>;
+
+    #[doc(hidden)]
+    fn of(tx: &mut DatabaseTransaction) -> Option<&mut Transaction<Self>>;
 }
 
 mod sealed {
@@ -39,6 +42,13 @@ impl SqlDriver for sqlx::Sqlite {
             _ => None,
         }
     }
+    fn of(tx: &mut DatabaseTransaction) -> Option<&mut Transaction<Self>> {
+        #[allow(unreachable_patterns)]
+        match &mut tx.inner {
+            AnyTransaction::Sqlite(tx) => Some(tx),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(feature = "postgres")]
@@ -53,6 +63,13 @@ impl SqlDriver for sqlx::Postgres {
             _ => None,
         }
     }
+    fn of(tx: &mut DatabaseTransaction) -> Option<&mut Transaction<Self>> {
+        #[allow(unreachable_patterns)]
+        match &mut tx.inner {
+            AnyTransaction::Postgres(tx) => Some(tx),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(feature = "mysql")]
@@ -64,6 +81,13 @@ impl SqlDriver for sqlx::MySql {
         #[allow(unreachable_patterns)]
         match engine {
             Engine::MySql(p) => Some(p),
+            _ => None,
+        }
+    }
+    fn of(tx: &mut DatabaseTransaction) -> Option<&mut Transaction<Self>> {
+        #[allow(unreachable_patterns)]
+        match &mut tx.inner {
+            AnyTransaction::MySql(tx) => Some(tx),
             _ => None,
         }
     }
@@ -190,5 +214,121 @@ impl<DB: SqlDriver> DerefMut for Transaction<DB> {
 impl<DB: SqlDriver> fmt::Debug for Transaction<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Transaction").field("backend", &DB::BACKEND).finish_non_exhaustive()
+    }
+}
+
+/// A transaction on a database of any SQL backend, from [`Database::transaction`] and
+/// [`Database::transaction_with`], which commit or roll it back.
+///
+/// The closure given to them does not name the driver, so the same code runs on whichever
+/// backend the database is. Raw SQL runs on the transaction through
+/// [`sqlx`](DatabaseTransaction::sqlx), for code that knows its backend. Counted as one session
+/// in flight, as a [`Transaction`] is.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+/// use dbkit_runtime::Database;
+///
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let n = db
+///     .transaction(async |tx| {
+///         let conn = tx.sqlx::<sqlx::Sqlite>()?;
+///         sqlx::query("CREATE TABLE t (n INTEGER)").execute(&mut *conn).await?;
+///         sqlx::query("INSERT INTO t VALUES (41)").execute(&mut *conn).await?;
+///         Ok(sqlx::query_scalar::<_, i64>("SELECT n + 1 FROM t").fetch_one(&mut *conn).await?)
+///     })
+///     .await?;
+/// assert_eq!(n, 42);
+/// # Ok(()) }
+/// ```
+pub struct DatabaseTransaction {
+    inner: AnyTransaction,
+    /// The database's name, for errors.
+    database: Database,
+}
+
+enum AnyTransaction {
+    #[cfg(feature = "sqlite")]
+    Sqlite(Transaction<sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(Transaction<sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(Transaction<sqlx::MySql>),
+}
+
+impl DatabaseTransaction {
+    /// Begins a transaction on `db`, in its backend's driver.
+    pub(crate) async fn begin(db: &Database) -> Result<DatabaseTransaction> {
+        let inner = match db.backend() {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => AnyTransaction::Sqlite(db.begin().await?),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => AnyTransaction::Postgres(db.begin().await?),
+            #[cfg(feature = "mysql")]
+            Backend::MySql => AnyTransaction::MySql(db.begin().await?),
+            backend => {
+                return Err(Error::TransactionsUnsupported { backend, database: db.name().to_owned() });
+            }
+        };
+        Ok(DatabaseTransaction { inner, database: db.clone() })
+    }
+
+    /// The backend of the database the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.database.backend()
+    }
+
+    /// The database the transaction runs on.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// The transaction's connection as the `DB` driver's, for raw sqlx: `&mut *conn` is an
+    /// executor. Fails with [`Error::BackendMismatch`] when the database is not a `DB` one.
+    pub fn sqlx<DB: SqlDriver>(&mut self) -> Result<&mut DB::Connection> {
+        let actual = self.backend();
+        let database = self.database.name().to_owned();
+        match DB::of(self) {
+            Some(tx) => Ok(&mut **tx),
+            None => Err(Error::BackendMismatch {
+                what: "a sqlx transaction",
+                expected: vec![DB::BACKEND],
+                actual,
+                database,
+            }),
+        }
+    }
+
+    /// Commits; see [`Transaction::commit`].
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self.inner {
+            #[cfg(feature = "sqlite")]
+            AnyTransaction::Sqlite(tx) => tx.commit().await,
+            #[cfg(feature = "postgres")]
+            AnyTransaction::Postgres(tx) => tx.commit().await,
+            #[cfg(feature = "mysql")]
+            AnyTransaction::MySql(tx) => tx.commit().await,
+        }
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(self) -> Result<()> {
+        match self.inner {
+            #[cfg(feature = "sqlite")]
+            AnyTransaction::Sqlite(tx) => tx.rollback().await,
+            #[cfg(feature = "postgres")]
+            AnyTransaction::Postgres(tx) => tx.rollback().await,
+            #[cfg(feature = "mysql")]
+            AnyTransaction::MySql(tx) => tx.rollback().await,
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseTransaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseTransaction")
+            .field("database", &self.database.name())
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
     }
 }

@@ -394,7 +394,7 @@ pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drai
 #[cfg(feature = "redis")]
 pub use dbkit_runtime::{RedisCache, cache};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
+pub use dbkit_runtime::{DatabaseTransaction, Session, SqlDriver, Transaction, sqlx};
 
 /// The everyday names: `use dbkit::prelude::*;`.
 pub mod prelude {

@@ -111,12 +111,12 @@ pub async fn insert_then_work(
     let sleep = sleep_sql(db.backend(), time);
     macro_rules! run {
         ($driver:ty) => {
-            db.transaction::<$driver, _>(async |tx| {
-                sqlx::query(AssertSqlSafe(insert)).execute(&mut **tx).await?;
+            db.transaction(async |tx| {
+                sqlx::query(AssertSqlSafe(insert)).execute(tx.sqlx::<$driver>()?).await?;
                 inserted();
                 match sleep {
                     Some(sql) => {
-                        sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+                        sqlx::query(AssertSqlSafe(sql)).execute(tx.sqlx::<$driver>()?).await?;
                     }
                     None => tokio::time::sleep(time).await,
                 }

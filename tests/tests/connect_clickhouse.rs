@@ -80,3 +80,20 @@ async fn a_sqlx_session_on_clickhouse_is_refused() {
     let sqlite = Database::connect("sqlite::memory:").await.unwrap();
     assert!(matches!(sqlite.clickhouse().unwrap_err(), Error::BackendMismatch { .. }));
 }
+
+#[tokio::test]
+async fn a_transaction_on_clickhouse_is_refused_before_the_closure_runs() {
+    let Some(db) = connect(Backend::ClickHouse).await else { return };
+    let mut ran = false;
+    let err = db
+        .transaction(async |_| {
+            ran = true;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TransactionsUnsupported { backend: Backend::ClickHouse, .. }), "{err:?}");
+    assert_eq!(err.category(), ErrorCategory::Permanent);
+    assert!(!ran);
+    assert_eq!(db.sessions_in_flight(), 0);
+}

@@ -44,8 +44,8 @@ macro_rules! sql_backend_tests {
                 drop(s);
 
                 // Commit on success.
-                db.transaction::<$driver, _>(async |tx| {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (1)"))).execute(&mut **tx).await?;
+                db.transaction(async |tx| {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (1)"))).execute(tx.sqlx::<$driver>()?).await?;
                     Ok(())
                 })
                 .await
@@ -53,9 +53,9 @@ macro_rules! sql_backend_tests {
 
                 // Roll back when the closure fails.
                 let err = db
-                    .transaction::<$driver, ()>(async |tx| {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (2)"))).execute(&mut **tx).await?;
-                        sqlx::query("SELECT * FROM no_such_table_anywhere").execute(&mut **tx).await?;
+                    .transaction::<()>(async |tx| {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (2)"))).execute(tx.sqlx::<$driver>()?).await?;
+                        sqlx::query("SELECT * FROM no_such_table_anywhere").execute(tx.sqlx::<$driver>()?).await?;
                         Ok(())
                     })
                     .await
@@ -242,10 +242,10 @@ async fn sessions_and_transactions_can_be_used_from_spawned_tasks() {
     let task = tokio::spawn({
         let db = db.clone();
         async move {
-            db.transaction::<sqlx::Sqlite, i64>(async |tx| {
-                sqlx::query("CREATE TABLE spawned (n INTEGER)").execute(&mut **tx).await?;
-                sqlx::query("INSERT INTO spawned VALUES (?)").bind(5_i64).execute(&mut **tx).await?;
-                Ok(sqlx::query_scalar("SELECT n FROM spawned").fetch_one(&mut **tx).await?)
+            db.transaction::<i64>(async |tx| {
+                sqlx::query("CREATE TABLE spawned (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+                sqlx::query("INSERT INTO spawned VALUES (?)").bind(5_i64).execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+                Ok(sqlx::query_scalar("SELECT n FROM spawned").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?)
             })
             .await
         }
@@ -257,4 +257,27 @@ async fn sessions_and_transactions_can_be_used_from_spawned_tasks() {
         Ok::<i64, dbkit::Error>(n)
     });
     assert_eq!(task.await.unwrap().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_transaction_names_no_driver_and_refuses_raw_sql_of_another() {
+    let db = Database::connect("sqlite::memory:").await.unwrap();
+    let err = db
+        .transaction(async |tx| {
+            assert_eq!(tx.backend(), Backend::Sqlite);
+            sqlx::query("CREATE TABLE kept (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+            // The control above runs; the wrong driver is an error, and the transaction rolls back.
+            tx.sqlx::<sqlx::Postgres>()?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, dbkit::Error::BackendMismatch { expected, actual: Backend::Sqlite, .. } if expected == &[Backend::Postgres]),
+        "{err:?}"
+    );
+    let mut s = db.session::<sqlx::Sqlite>().await.unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'kept'").fetch_one(&mut *s).await.unwrap();
+    assert_eq!(tables, 0, "rolled back");
 }

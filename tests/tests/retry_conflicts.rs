@@ -67,19 +67,19 @@ macro_rules! conflict_tests {
                         let mut mine = 0;
                         // `async move`: a spawned transaction's closure owns its captures (see
                         // `transaction_with`).
-                        db.transaction_with::<$driver, _>(&policy, async move |tx| {
+                        db.transaction_with(&policy, async move |tx| {
                             mine += 1;
                             runs.fetch_add(1, Ordering::SeqCst);
                             if let Some(setup) = $deadlock_setup {
-                                sqlx::query(setup).execute(&mut **tx).await?;
+                                sqlx::query(setup).execute(tx.sqlx::<$driver>()?).await?;
                             }
                             let lock = |id| AssertSqlSafe(format!("UPDATE {table} SET n = n + 1 WHERE id = {id}"));
-                            sqlx::query(lock(first)).execute(&mut **tx).await?;
+                            sqlx::query(lock(first)).execute(tx.sqlx::<$driver>()?).await?;
                             if mine == 1 {
                                 // Both hold their first row before either asks for its second.
                                 barrier.wait().await;
                             }
-                            sqlx::query(lock(second)).execute(&mut **tx).await?;
+                            sqlx::query(lock(second)).execute(tx.sqlx::<$driver>()?).await?;
                             Ok(mine)
                         })
                         .await
@@ -197,17 +197,20 @@ async fn a_postgres_serializable_conflict_succeeds_after_retry() {
         let (read, write) = (read.to_owned(), write.to_owned());
         tokio::spawn(async move {
             let mut runs = 0;
-            db.transaction_with::<sqlx::Postgres, _>(&policy, async move |tx| {
+            db.transaction_with(&policy, async move |tx| {
                 runs += 1;
-                sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").execute(&mut **tx).await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                    .execute(tx.sqlx::<sqlx::Postgres>()?)
+                    .await?;
                 let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE kind = $1"));
-                let count: i64 = sqlx::query_scalar(sql).bind(read.as_str()).fetch_one(&mut **tx).await?;
+                let count: i64 =
+                    sqlx::query_scalar(sql).bind(read.as_str()).fetch_one(tx.sqlx::<sqlx::Postgres>()?).await?;
                 if runs == 1 {
                     // Both have read before either writes.
                     barrier.wait().await;
                 }
                 let sql = AssertSqlSafe(format!("INSERT INTO {table} VALUES ($1, $2)"));
-                sqlx::query(sql).bind(write.as_str()).bind(count).execute(&mut **tx).await?;
+                sqlx::query(sql).bind(write.as_str()).bind(count).execute(tx.sqlx::<sqlx::Postgres>()?).await?;
                 Ok(runs)
             })
             .await
@@ -240,8 +243,8 @@ async fn a_postgres_serializable_conflict_succeeds_after_retry() {
 fn transaction_with_is_send() {
     fn assert_send<T: Send>(_: &T) {}
     async fn generic(db: Database, policy: RetryPolicy) -> dbkit::Result<i64> {
-        db.transaction_with::<sqlx::Sqlite, _>(&policy, async |tx| {
-            Ok(sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&mut **tx).await?)
+        db.transaction_with(&policy, async |tx| {
+            Ok(sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?)
         })
         .await
     }

@@ -37,12 +37,12 @@ async fn main() {
             let time = Duration::from_millis(work_ms);
             macro_rules! run {
                 ($driver:ty, $sleep:expr) => {
-                    db.transaction::<$driver, _>(async |tx| {
-                        sqlx::query("SELECT 1").execute(&mut **tx).await?;
+                    db.transaction(async |tx| {
+                        sqlx::query("SELECT 1").execute(tx.sqlx::<$driver>()?).await?;
                         let _ = started_tx.send(());
                         match $sleep {
                             Some(sql) => {
-                                sqlx::query(AssertSqlSafe(sql)).execute(&mut **tx).await?;
+                                sqlx::query(AssertSqlSafe(sql)).execute(tx.sqlx::<$driver>()?).await?;
                             }
                             None => tokio::time::sleep(time).await,
                         }
