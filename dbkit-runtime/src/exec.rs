@@ -43,7 +43,9 @@ use crate::engine::oracle::OracleSession;
 pub use crate::operation::{Failure, OpKind, Operation};
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 #[cfg(feature = "_sql")]
-use crate::session::{Session, SqlDriver, Transaction};
+pub use crate::session::{CallSession, CallTransaction, Lent};
+#[cfg(feature = "_sql")]
+use crate::session::{DatabaseTransaction, Slot, SqlDriver};
 use crate::{Backend, Database, Error, Result};
 
 /// Per-repository settings of the call path. `Default` is what `XRepository::new` uses: retry
@@ -86,12 +88,46 @@ pub struct Call<'a> {
     /// Whether the current attempt got a connection, so a statement may have reached the server.
     /// Atomic rather than a `Cell` only so that `&Call` is `Send` across the attempt's awaits.
     connected: AtomicBool,
+    /// In a unit of work (`repo.in_transaction(tx)`): the caller's transaction, lent to one
+    /// statement at a time.
+    #[cfg(feature = "_sql")]
+    unit: Option<Slot<'a>>,
 }
+
+/// Nothing inside a unit of work is retried on its own: the unit is, whole
+/// (`Database::transaction_with`).
+static NO_RETRY: std::sync::LazyLock<RetryPolicy> = std::sync::LazyLock::new(RetryPolicy::disabled);
 
 impl<'a> Call<'a> {
     /// Starts a call of `operation` on `db`, retried as `options.retry` says.
     pub fn new(db: &'a Database, options: &'a CallOptions, operation: &'static Operation) -> Self {
-        Call { db, operation, attempts: Attempts::new(&options.retry), connected: AtomicBool::new(false) }
+        Call {
+            db,
+            operation,
+            attempts: Attempts::new(&options.retry),
+            connected: AtomicBool::new(false),
+            #[cfg(feature = "_sql")]
+            unit: None,
+        }
+    }
+
+    /// Starts a call of `operation` on the caller's transaction `tx` when there is one (a
+    /// repository's `in_transaction`), else as [`Call::new`] does. In a transaction, every
+    /// statement runs on it, a write that needs a transaction of its own gets a savepoint in it,
+    /// and nothing is retried: a failure is the unit's to handle, and is returned as it is.
+    #[cfg(feature = "_sql")]
+    pub fn with_transaction(
+        db: &'a Database,
+        options: &'a CallOptions,
+        operation: &'static Operation,
+        tx: Option<&'a mut DatabaseTransaction>,
+    ) -> Self {
+        let mut call = Call::new(db, options, operation);
+        if let Some(tx) = tx {
+            call.attempts.set_policy(&NO_RETRY);
+            call.unit = Some(std::sync::Mutex::new(Some(tx)));
+        }
+        call
     }
 
     /// Uses `policy` for this call instead of the repository's.
@@ -134,10 +170,7 @@ impl<'a> Call<'a> {
     /// The attempt is taken pinned in place (`core::pin::pin!(async { … })`) rather than by value:
     /// a future holding a MySQL or PostgreSQL connection acquire is 70–90 KB, and each move into
     /// the layers here would copy all of it, which costs more than the statement on SQLite.
-    pub async fn attempt<T>(
-        &self,
-        attempt: Pin<&mut impl Future<Output = Result<T, Failure>>>,
-    ) -> Result<T, Failure> {
+    pub async fn attempt<T>(&self, attempt: Pin<&mut impl Future<Output = Result<T, Failure>>>) -> Result<T, Failure> {
         self.connected.store(false, Ordering::Relaxed);
         match self.db.cancellable(async { Ok::<_, Error>(attempt.await) }).await {
             Ok(outcome) => outcome,
@@ -149,18 +182,27 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// A session for this attempt.
+    /// A session for this attempt: a pooled one, or the caller's transaction, lent.
     #[cfg(feature = "_sql")]
-    pub async fn session<DB: SqlDriver>(&self) -> Result<Session<DB>, Failure> {
-        let session = self.db.session::<DB>().await.map_err(Failure::NotSent)?;
+    pub async fn session<DB: SqlDriver>(&self) -> Result<CallSession<'_, 'a, DB>, Failure> {
+        let session = match &self.unit {
+            Some(slot) => CallSession::Lent(Lent::take(slot).map_err(Failure::NotSent)?),
+            None => CallSession::Pooled(self.db.session::<DB>().await.map_err(Failure::NotSent)?),
+        };
         self.connected.store(true, Ordering::Relaxed);
         Ok(session)
     }
 
-    /// A transaction for this attempt.
+    /// A transaction for this attempt: its own, or a savepoint in the caller's transaction.
     #[cfg(feature = "_sql")]
-    pub async fn begin<DB: SqlDriver>(&self) -> Result<Transaction<DB>, Failure> {
-        let tx = self.db.begin::<DB>().await.map_err(Failure::NotSent)?;
+    pub async fn begin<DB: SqlDriver>(&self) -> Result<CallTransaction<'_, 'a, DB>, Failure> {
+        let tx = match &self.unit {
+            Some(slot) => {
+                let lent = Lent::take(slot).map_err(Failure::NotSent)?;
+                CallTransaction::savepoint(lent).await.map_err(Failure::NotSent)?
+            }
+            None => CallTransaction::Own(Some(self.db.begin::<DB>().await.map_err(Failure::NotSent)?)),
+        };
         self.connected.store(true, Ordering::Relaxed);
         Ok(tx)
     }
@@ -205,6 +247,12 @@ impl<'a> Call<'a> {
     // Out of line and cold: `finish` on success stays a match and a return.
     #[cold]
     async fn failed<T>(&mut self, error: Error, sent: bool) -> Option<Result<T>> {
+        // In the caller's transaction nothing is durable before its COMMIT: the error is the
+        // unit's, as it is.
+        #[cfg(feature = "_sql")]
+        if self.unit.is_some() {
+            return Some(Err(error));
+        }
         let kind = self.operation.kind;
         let safe = safe_to_retry(kind, sent, &error);
         if self.attempts.retry_after(safe, &error, self.db.name(), Some(self.operation)).await {

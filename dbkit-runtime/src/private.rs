@@ -8,6 +8,8 @@ pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
+#[cfg(feature = "_sql")]
+pub use crate::DatabaseTransaction;
 
 // For the serde derives of the rows a ClickHouse repository generates.
 pub use serde;

@@ -30,6 +30,11 @@ pub(crate) trait Provider {
     fn create_many_doc(&self) -> String;
 
     fn get(&self) -> TokenStream;
+    /// `get_for_update`: asked only of a backend whose transactions `Database::transaction` runs
+    /// ([`runs_transactions`](crate::model::Backend::runs_transactions)).
+    fn get_for_update(&self) -> TokenStream {
+        unreachable!("asked only of a backend with transactions")
+    }
     /// `get_by_<field>`; `index` is the field's position among the unique fields.
     fn get_by(&self, field: &Field<'_>, index: usize) -> TokenStream;
     fn list(&self) -> TokenStream;

@@ -33,6 +33,10 @@ impl Provider for Stub {
         Stub::never()
     }
 
+    fn get_for_update(&self) -> TokenStream {
+        Stub::never()
+    }
+
     fn get_by(&self, _field: &Field<'_>, _index: usize) -> TokenStream {
         Stub::never()
     }

@@ -249,6 +249,8 @@ pub(crate) struct Names {
     pub(crate) new: syn::Ident,
     pub(crate) patch: syn::Ident,
     pub(crate) repository: syn::Ident,
+    /// The repository's view on the caller's transaction: `UserRepositoryInTransaction`.
+    pub(crate) in_transaction: syn::Ident,
 }
 
 impl Names {
@@ -258,6 +260,7 @@ impl Names {
             new: format_ident!("New{}", base),
             patch: format_ident!("{}Patch", base),
             repository: format_ident!("{}Repository", base),
+            in_transaction: format_ident!("{}RepositoryInTransaction", base),
         }
     }
 }

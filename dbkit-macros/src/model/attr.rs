@@ -95,6 +95,13 @@ impl Backend {
         matches!(self, Backend::MySql | Backend::Postgres | Backend::Sqlite)
     }
 
+    /// Whether `Database::transaction` runs its transactions, so the repository gets a view on
+    /// the caller's transaction (`in_transaction`): the SQL backends on sqlx. ClickHouse has none;
+    /// Oracle's are still to come.
+    pub(crate) fn runs_transactions(self) -> bool {
+        self.shares_models()
+    }
+
     /// Whether single rows are written and changed: `create`, `update`, `delete` and `XPatch`.
     /// ClickHouse is append-only (see `crate::backend::clickhouse`).
     pub(crate) fn updates(self) -> bool {

@@ -181,7 +181,9 @@ pub(super) fn attempt(
 
 /// The method of a checked query: its signature, doc and call loop around `attempt`, one
 /// attempt's body (see [`attempt`], and `crate::repository::call::dispatch` for a model of several
-/// backends).
+/// backends). Returns the repository's method and the same method on the repository's view on
+/// the caller's transaction (`in_transaction`): the body is a private `__dbkit_<name>` taking the
+/// transaction, or `None`, that both call.
 pub(super) fn method(
     method: &QueryMethod,
     args: &[Arg],
@@ -189,26 +191,49 @@ pub(super) fn method(
     repository: &str,
     write: bool,
     attempt: TokenStream,
-) -> TokenStream {
+) -> (TokenStream, TokenStream) {
     let QueryMethod { attrs, vis, sig, sql } = method;
     let name = &sig.ident;
     let method_name = name.unraw().to_string();
+    let inner = format_ident!("__dbkit_{}", method_name);
     let output = match &sig.output {
         syn::ReturnType::Type(_, ty) => single_generic(ty, "Result").expect("checked").clone(),
         syn::ReturnType::Default => unreachable!("checked"),
     };
-    let params = args.iter().map(|a| {
-        let (ident, ty) = (&a.ident, &a.ty);
-        quote!(#ident: #ty)
-    });
+    let params: Vec<TokenStream> = args
+        .iter()
+        .map(|a| {
+            let (ident, ty) = (&a.ident, &a.ty);
+            quote!(#ident: #ty)
+        })
+        .collect();
+    let names = args.iter().map(|a| &a.ident);
+    let names = quote!(#(#names),*);
     let doc = format!(" Runs `{}`, checked at compile time by `#[dbkit::queries]`.", sql.value().trim());
-    let body = call_loop(p, repository, &method_name, write, attempt);
-    quote! {
+    let body = call_loop(p, repository, &method_name, write, true, attempt);
+    let method = quote! {
+        async fn #inner(
+            &self,
+            __tx: ::core::option::Option<&mut #p::DatabaseTransaction>,
+            #(#params),*
+        ) -> #p::Result<#output> {
+            #body
+        }
+
         #(#attrs)*
         #[doc = ""]
         #[doc = #doc]
         #vis async fn #name(&self, #(#params),*) -> #p::Result<#output> {
-            #body
+            self.#inner(::core::option::Option::None, #names).await
         }
-    }
+    };
+    let view = quote! {
+        #(#attrs)*
+        #[doc = ""]
+        #[doc = #doc]
+        #vis async fn #name(&mut self, #(#params),*) -> #p::Result<#output> {
+            self.repository.#inner(::core::option::Option::Some(&mut *self.tx), #names).await
+        }
+    };
+    (method, view)
 }

@@ -47,6 +47,7 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
 
     let cx = Ctxt::new();
     let mut generated = Vec::new();
+    let mut views = Vec::new();
     let items = std::mem::take(&mut item_impl.items);
     for item in items {
         let method = match item {
@@ -78,11 +79,25 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
             }
         };
         if let Some(method) = method {
-            generated.push(expand_method(&cx, &method, &schemas, &repository_name));
+            let (method, view) = expand_method(&cx, &method, &schemas, &repository_name);
+            generated.push(method);
+            views.push(view);
         }
     }
     let errors = cx.check().err().map(|e| e.to_compile_error());
     let p = &schemas[0].private;
+    // The same methods on the repository's view on the caller's transaction, for the models
+    // whose transactions `Database::transaction` runs (the SQL backends).
+    let view = (schemas[0].valid && !schemas[0].dialects.is_empty()).then(|| {
+        let view = in_transaction_type(&repository);
+        quote! {
+            #[automatically_derived]
+            #[allow(dead_code, clippy::all)]
+            impl #view<'_> {
+                #(#views)*
+            }
+        }
+    });
     let mut body = quote! {
         #[automatically_derived]
         #item_impl
@@ -91,6 +106,7 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
         impl #repository {
             #(#generated)*
         }
+        #view
     };
     // Dropped silently when a backend's feature is off: the derive reports that, once.
     if schemas[0].valid {
@@ -102,15 +118,29 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
     quote! { #body #errors }
 }
 
+/// The repository's view on the caller's transaction, named as the impl block names the
+/// repository: `UserRepository` → `UserRepositoryInTransaction`, `super::UserRepository` →
+/// `super::UserRepositoryInTransaction`.
+fn in_transaction_type(repository: &syn::Type) -> syn::Type {
+    let mut view = repository.clone();
+    if let syn::Type::Path(path) = &mut view
+        && let Some(last) = path.path.segments.last_mut()
+    {
+        last.ident = format_ident!("{}InTransaction", last.ident.unraw());
+    }
+    view
+}
+
 /// Checks one query method against the models, in the dialect of each backend the model lists,
-/// and generates it; a method with a mistake gets a stub body, its mistakes reported to `cx`.
-fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository: &str) -> TokenStream {
+/// and generates it, with the same method on the repository's view on the caller's transaction;
+/// a method with a mistake gets a stub body (and no view), its mistakes reported to `cx`.
+fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository: &str) -> (TokenStream, TokenStream) {
     let model = &models[0];
     let sql_lit = &method.sql;
     let err = |message: String| cx.syn_error(syn::Error::new(sql_lit.span(), message));
     if !models.iter().all(|m| m.valid) {
         // The derive reported what is wrong with the model.
-        return stub(method);
+        return (stub(method), TokenStream::new());
     }
     if model.dialects.is_empty() {
         // A valid ClickHouse or Oracle model: not silently an `unimplemented!()` body.
@@ -118,7 +148,7 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
             "custom queries are generated for SQLite, PostgreSQL and MySQL models; `{}` is a ClickHouse or Oracle model: run the statement through `Database::clickhouse()` or `Database::oracle()`",
             model.ident
         ));
-        return stub(method);
+        return (stub(method), TokenStream::new());
     }
     let before = cx.errors_reported();
     for partner in &models[1..] {
@@ -164,7 +194,7 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
         }
     }
     if cx.errors_reported() > before || attempts.len() < model.dialects.len() {
-        return stub(method);
+        return (stub(method), TokenStream::new());
     }
     let p = &model.private;
     let attempt = crate::repository::call::dispatch(p, attempts);

@@ -8,22 +8,28 @@ use crate::model::Backend;
 /// One call of a generated method through the runtime: a loop over attempts, each an async block
 /// (`attempt`, evaluating to `Result<output, Failure>`) that gets its session from `__call`, as
 /// `dbkit_runtime::exec` describes. `p` is the path of the facade's `__private` module.
+///
+/// `transactional`: the method has `__tx: Option<&mut DatabaseTransaction>` in scope, the
+/// caller's transaction when called through `in_transaction` (SQL backends only).
 pub(crate) fn call_loop(
     p: &TokenStream,
     repository: &str,
     method: &str,
     write: bool,
+    transactional: bool,
     attempt: TokenStream,
 ) -> TokenStream {
     let kind = if write { quote!(Write) } else { quote!(Read) };
+    let operation = quote!(&#p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind });
+    let call = if transactional {
+        quote!(#p::Call::with_transaction(&self.db, &self.options, #operation, __tx))
+    } else {
+        quote!(#p::Call::new(&self.db, &self.options, #operation))
+    };
     // The `Operation` is a constant struct literal, promoted to a `'static`; the attempt's type is
     // inferred from the method's return type through `finish`.
     quote! {
-        let mut __call = #p::Call::new(
-            &self.db,
-            &self.options,
-            &#p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind },
-        );
+        let mut __call = #call;
         loop {
             // Pinned in place, not moved into `attempt`: see `Call::attempt`.
             let __outcome = {

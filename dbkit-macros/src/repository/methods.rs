@@ -2,7 +2,7 @@
 //! backend; the provider supplies each attempt's body.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 
 use super::call::call_loop;
 use super::{Providers, doc};
@@ -23,10 +23,14 @@ struct Method {
     name: syn::Ident,
     doc: String,
     params: TokenStream,
+    /// The parameters' names, in order, as arguments.
+    args: TokenStream,
     output: TokenStream,
     write: bool,
     guard: TokenStream,
     attempt: TokenStream,
+    /// Only on the view on the caller's transaction (`get_for_update`).
+    in_transaction_only: bool,
 }
 
 impl Methods<'_> {
@@ -45,10 +49,22 @@ impl Methods<'_> {
             methods.push(self.update());
             methods.push(self.delete());
         }
-        let repository = &self.names.repository;
-        let methods = methods.into_iter().map(|m| self.method(m));
+        let (repository, in_transaction) = (&self.names.repository, &self.names.in_transaction);
         let stub = matches!(self.providers, Providers::Stub);
         let allow_stub = stub.then(|| quote!(#[allow(unreachable_code, unused_variables)]));
+        if !self.transactional() {
+            let methods = methods.into_iter().map(|m| self.method(m).0);
+            return quote! {
+                #[automatically_derived]
+                #[allow(dead_code)]
+                #allow_stub
+                impl #repository {
+                    #(#methods)*
+                }
+            };
+        }
+        methods.push(self.get_for_update());
+        let (methods, views): (Vec<_>, Vec<_>) = methods.into_iter().map(|m| self.method(m)).unzip();
         quote! {
             #[automatically_derived]
             #[allow(dead_code)]
@@ -56,21 +72,68 @@ impl Methods<'_> {
             impl #repository {
                 #(#methods)*
             }
+
+            #[automatically_derived]
+            #[allow(dead_code)]
+            impl #in_transaction<'_> {
+                #(#views)*
+            }
         }
     }
 
-    fn method(&self, method: Method) -> TokenStream {
-        let Method { name, doc: text, params, output, write, guard, attempt } = method;
+    /// Whether the repository has a view on the caller's transaction: its backends have
+    /// transactions that `Database::transaction` runs.
+    fn transactional(&self) -> bool {
+        self.cont.backend().is_none_or(|b| b.runs_transactions())
+    }
+
+    /// A method of the repository and, for a transactional one, of its view on the caller's
+    /// transaction. Transactional: the body is a private `__dbkit_<name>` taking the transaction
+    /// (or `None`), and both `name`s call it.
+    fn method(&self, method: Method) -> (TokenStream, TokenStream) {
+        let Method { name, doc: text, params, args, output, write, guard, attempt, in_transaction_only } = method;
         let (p, vis) = (self.p, self.cont.vis);
-        let body = call_loop(p, &self.names.repository.to_string(), &name.to_string(), write, attempt);
+        let transactional = self.transactional();
+        let body = call_loop(p, &self.names.repository.to_string(), &name.to_string(), write, transactional, attempt);
         let doc = doc(text);
-        quote! {
-            #doc
-            #vis async fn #name(&self, #params) -> #p::Result<#output> {
+        if !transactional {
+            let method = quote! {
+                #doc
+                #vis async fn #name(&self, #params) -> #p::Result<#output> {
+                    #guard
+                    #body
+                }
+            };
+            return (method, TokenStream::new());
+        }
+        let inner = format_ident!("__dbkit_{}", name);
+        let public = (!in_transaction_only).then(|| {
+            quote! {
+                #doc
+                #vis async fn #name(&self, #params) -> #p::Result<#output> {
+                    self.#inner(::core::option::Option::None, #args).await
+                }
+            }
+        });
+        let method = quote! {
+            async fn #inner(
+                &self,
+                __tx: ::core::option::Option<&mut #p::DatabaseTransaction>,
+                #params
+            ) -> #p::Result<#output> {
                 #guard
                 #body
             }
-        }
+
+            #public
+        };
+        let view = quote! {
+            #doc
+            #vis async fn #name(&mut self, #params) -> #p::Result<#output> {
+                self.repository.#inner(::core::option::Option::Some(&mut *self.tx), #args).await
+            }
+        };
+        (method, view)
     }
 
     fn model(&self) -> &syn::Ident {
@@ -126,10 +189,35 @@ impl Methods<'_> {
                 self.several("a unique key")
             ),
             params: quote!(key: #key_ty),
+            args: quote!(key),
             output: quote!(::core::option::Option<#model>),
             write: false,
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.get()),
+            in_transaction_only: false,
+        }
+    }
+
+    /// `get_for_update`, on the view on the caller's transaction only: a locking read.
+    fn get_for_update(&self) -> Method {
+        let (model, key_ty) = (self.model(), self.key_param());
+        Method {
+            name: syn::parse_quote!(get_for_update),
+            doc: format!(
+                "The `{model}` whose `{}` is `key`, if any, locking its row until the transaction ends \
+                 (`SELECT … FOR UPDATE` on PostgreSQL and MySQL/MariaDB). On SQLite it is a plain read: \
+                 SQLite has no row locks and serializes writers on the whole database; a transaction \
+                 that read a row another has since changed fails at its first write with a retryable \
+                 busy error, and `Database::transaction_with` runs it again.",
+                self.key_column()
+            ),
+            params: quote!(key: #key_ty),
+            args: quote!(key),
+            output: quote!(::core::option::Option<#model>),
+            write: false,
+            guard: quote!(),
+            attempt: self.providers.attempt(self.p, |provider| provider.get_for_update()),
+            in_transaction_only: true,
         }
     }
 
@@ -144,10 +232,12 @@ impl Methods<'_> {
                 self.several("`#[unique]`")
             ),
             params: quote!(#ident: #ty),
+            args: quote!(#ident),
             output: quote!(::core::option::Option<#model>),
             write: false,
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.get_by(field, index)),
+            in_transaction_only: false,
         }
     }
 
@@ -157,10 +247,12 @@ impl Methods<'_> {
             name: syn::parse_quote!(list),
             doc: format!("One page of `{model}`s, ordered by `{}` ascending.", self.key_column()),
             params: quote!(page: #p::Page),
+            args: quote!(page),
             output: quote!(::std::vec::Vec<#model>),
             write: false,
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.list()),
+            in_transaction_only: false,
         }
     }
 
@@ -169,10 +261,12 @@ impl Methods<'_> {
             name: syn::parse_quote!(count),
             doc: format!("How many `{}`s the table holds.", self.model()),
             params: quote!(),
+            args: quote!(),
             output: quote!(::core::primitive::u64),
             write: false,
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.count()),
+            in_transaction_only: false,
         }
     }
 
@@ -184,10 +278,12 @@ impl Methods<'_> {
                 "Inserts `new` and returns the stored `{model}`, with the generated key and the column defaults filled in."
             ),
             params: quote!(new: &#new),
+            args: quote!(new),
             output: quote!(#model),
             write: true,
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.create()),
+            in_transaction_only: false,
         }
     }
 
@@ -197,6 +293,7 @@ impl Methods<'_> {
             name: syn::parse_quote!(create_many),
             doc: self.create_many_doc(),
             params: quote!(rows: &[#new]),
+            args: quote!(rows),
             output: quote!(::core::primitive::u64),
             write: true,
             guard: quote! {
@@ -205,17 +302,21 @@ impl Methods<'_> {
                 }
             },
             attempt: self.providers.attempt(self.p, |provider| provider.create_many()),
+            in_transaction_only: false,
         }
     }
 
     fn update(&self) -> Method {
         let (model, patch, key_ty) = (self.model(), &self.names.patch, self.key_param());
         let idents: Vec<&syn::Ident> = self.cont.patch_fields().map(|f| f.ident).collect();
+        // An empty patch reads the row back, in the caller's transaction when there is one.
+        let read_back =
+            if self.transactional() { quote!(self.__dbkit_get(__tx, key).await) } else { quote!(self.get(key).await) };
         // A stub of a model with only a key has no patch fields; its body is never reached.
         let guard = (!idents.is_empty()).then(|| {
             quote! {
                 if #(patch.#idents.is_none())&&* {
-                    return self.get(key).await;
+                    return #read_back;
                 }
             }
         });
@@ -228,10 +329,12 @@ impl Methods<'_> {
                 self.key_column()
             ),
             params: quote!(key: #key_ty, patch: &#patch),
+            args: quote!(key, patch),
             output: quote!(::core::option::Option<#model>),
             write: true,
             guard: quote!(#guard),
             attempt: self.providers.attempt(self.p, |provider| provider.update()),
+            in_transaction_only: false,
         }
     }
 
@@ -241,10 +344,12 @@ impl Methods<'_> {
             name: syn::parse_quote!(delete),
             doc: format!("Deletes the `{model}` whose `{}` is `key`; whether there was one.", self.key_column()),
             params: quote!(key: #key_ty),
+            args: quote!(key),
             output: quote!(::core::primitive::bool),
             write: true,
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.delete()),
+            in_transaction_only: false,
         }
     }
 }

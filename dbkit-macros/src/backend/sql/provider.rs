@@ -110,6 +110,21 @@ impl Provider for SqlProvider<'_> {
         }
     }
 
+    /// `SELECT … FOR UPDATE` on PostgreSQL and MySQL; SQLite has no row locks (its writers are
+    /// serialized on the whole database), so there it is `get`.
+    fn get_for_update(&self) -> TokenStream {
+        if self.dialect == Dialect::Sqlite {
+            return self.get();
+        }
+        let (sqlx, db) = (self.sqlx(), self.db());
+        let sql = format!("{} FOR UPDATE", self.statements.select_by_key);
+        let fetch = self.fetch_optional(quote!(__session), quote!(#sqlx::query(#sql).bind(key)), quote!(sent));
+        quote! {
+            let mut __session = __call.session::<#db>().await?;
+            #fetch
+        }
+    }
+
     fn get_by(&self, field: &Field<'_>, index: usize) -> TokenStream {
         let (sqlx, db) = (self.sqlx(), self.db());
         let sql = &self.statements.select_by_unique[index];
