@@ -11,6 +11,19 @@ pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, P
 #[cfg(feature = "_sql")]
 pub use crate::DatabaseTransaction;
 
+/// What `in_transaction` on a ClickHouse repository asks of its argument, and nothing can
+/// implement (it is sealed): calling it is a compile error that says why.
+#[diagnostic::on_unimplemented(
+    message = "a ClickHouse repository has no `in_transaction`: ClickHouse has no transactions",
+    label = "each ClickHouse statement applies on its own",
+    note = "call the repository's methods directly; `create_many` sends its rows as one INSERT"
+)]
+pub trait ClickHouseHasNoTransactions: sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
 // For the serde derives of the rows a ClickHouse repository generates.
 pub use serde;
 

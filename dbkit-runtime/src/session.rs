@@ -383,10 +383,12 @@ impl<'c, 'a, DB: SqlDriver> Lent<'c, 'a, DB> {
     pub(crate) fn take(slot: &'c Slot<'a>) -> Result<Self> {
         let tx = slot.lock().expect("transaction slot poisoned").take().expect("one statement at a time");
         if DB::of_ref(tx).is_none() {
+            // A repository of one database given the transaction of a database of another
+            // backend: its statements are for its own.
             let error = Error::BackendMismatch {
-                what: "a repository in this transaction",
-                expected: vec![tx.backend()],
-                actual: DB::BACKEND,
+                what: "the repository",
+                expected: vec![DB::BACKEND],
+                actual: tx.backend(),
                 database: tx.database().name().to_owned(),
             };
             *slot.lock().expect("transaction slot poisoned") = Some(tx);

@@ -391,10 +391,10 @@ pub use dbkit_runtime::{
     Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, classify, config, retry,
 };
 pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drain, shutdown};
-#[cfg(feature = "redis")]
-pub use dbkit_runtime::{RedisCache, cache};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use dbkit_runtime::{DatabaseTransaction, Session, SqlDriver, Transaction, sqlx};
+#[cfg(feature = "redis")]
+pub use dbkit_runtime::{RedisCache, cache};
 
 /// The everyday names: `use dbkit::prelude::*;`.
 pub mod prelude {
@@ -531,9 +531,10 @@ macro_rules! __dbkit_require_oracle {
 #[allow(unused_imports)]
 mod private_paths {
     use crate::__private::{
-        Backend, Call, CallOptions, Column, Database, DatabaseManager, Error, Failure, Model, MySqlFlavor, OpKind,
-        Operation, Page, Result, TableDef, dbkit_runtime, queries_expand, repository_database, require_clickhouse,
-        require_mysql, require_oracle, require_postgres, require_sqlite, serde,
+        Backend, Call, CallOptions, ClickHouseHasNoTransactions, Column, Database, DatabaseManager, Error, Failure,
+        Model, MySqlFlavor, OpKind, Operation, Page, Result, TableDef, dbkit_runtime, queries_expand,
+        repository_database, require_clickhouse, require_mysql, require_oracle, require_postgres, require_sqlite,
+        serde,
     };
     #[cfg(feature = "clickhouse")]
     use crate::__private::{

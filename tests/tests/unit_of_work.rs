@@ -338,3 +338,30 @@ async fn postgres_plain_reads_under_read_committed_lose_updates() {
     assert_eq!(outcome.entries, TRANSFERS);
     assert!(!outcome.consistent, "plain reads under READ COMMITTED lost no update: the test could not catch one");
 }
+
+/// A repository of a PostgreSQL database given a SQLite database's transaction: its statements
+/// are PostgreSQL's, so the call fails before anything is sent, naming both; the transaction is
+/// left usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_repository_in_a_transaction_of_another_backend_is_refused() {
+    let Some(postgres) = dbkit_tests::connect(Backend::Postgres).await else { return };
+    let sqlite = Database::connect("sqlite::memory:").await.unwrap();
+    sqlite.create_table::<Account>().await.unwrap();
+    let on_postgres = AccountRepository::new(&postgres);
+    let on_sqlite = AccountRepository::new(&sqlite);
+    sqlite
+        .transaction(async |tx| {
+            let error = on_postgres.in_transaction(tx).get(1).await.unwrap_err();
+            assert!(
+                matches!(&error, dbkit::Error::BackendMismatch { what: "the repository", expected, actual: Backend::Sqlite, .. }
+                    if expected == &[Backend::Postgres]),
+                "{error:?}"
+            );
+            // The control, in the same transaction: the SQLite repository runs.
+            on_sqlite.in_transaction(tx).create(&NewAccount { id: 1, balance: 5 }).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(on_sqlite.get(1).await.unwrap().unwrap().balance, 5);
+}

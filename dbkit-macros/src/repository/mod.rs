@@ -88,6 +88,8 @@ fn render(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
     let mut repository_type = repository_type(cont.vis, &names.repository, cont.ident, &p);
     if cont.backend().is_none_or(|b| b.runs_transactions()) {
         repository_type.extend(in_transaction(cont.vis, &names, &p));
+    } else if cont.backend() == Some(Backend::ClickHouse) {
+        repository_type.extend(no_transactions(cont.vis, &names.repository, &p));
     }
     let backends: Vec<Backend> = providers.backends().map(|(backend, _)| backend).collect();
     let name = cont.attrs.database.as_ref().and_then(|d| d.name.as_ref()).map(|n| n.value.as_str());
@@ -151,6 +153,22 @@ fn in_transaction(vis: &syn::Visibility, names: &Names, p: &TokenStream) -> Toke
             /// that needs its own (`create_many`) gets a savepoint in it.
             #vis fn in_transaction<'t>(&'t self, tx: &'t mut #p::DatabaseTransaction) -> #view<'t> {
                 #view { repository: self, tx }
+            }
+        }
+    }
+}
+
+/// `in_transaction` on a ClickHouse repository: its argument must implement a sealed trait that
+/// nothing implements, whose diagnostic says ClickHouse has no transactions, so a call is a
+/// compile error that says why rather than "no method named `in_transaction`".
+fn no_transactions(vis: &syn::Visibility, repository: &syn::Ident, p: &TokenStream) -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #repository {
+            /// ClickHouse has no transactions: calling this is a compile error that says so.
+            #vis fn in_transaction<T: #p::ClickHouseHasNoTransactions>(&self, _tx: T) -> ::core::convert::Infallible {
+                ::core::unreachable!("`ClickHouseHasNoTransactions` is sealed and has no implementations")
             }
         }
     }
