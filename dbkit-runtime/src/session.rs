@@ -323,6 +323,90 @@ impl DatabaseTransaction {
         }
     }
 
+    /// Runs `f` in a savepoint of this transaction: when it returns `Err`, what it wrote is
+    /// undone and the transaction goes on; when it returns `Ok`, its writes stay part of the
+    /// transaction (and are committed or rolled back with it). Savepoints nest.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use dbkit_runtime::Database;
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// db.transaction(async |tx| {
+    ///     sqlx::query("CREATE TABLE t (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+    ///     let failed = tx
+    ///         .savepoint(async |sp| {
+    ///             sqlx::query("INSERT INTO t VALUES (1)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
+    ///             sqlx::query("INSERT INTO missing VALUES (2)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
+    ///             Ok(())
+    ///         })
+    ///         .await;
+    ///     assert!(failed.is_err());
+    ///     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?;
+    ///     assert_eq!(n, 0, "the savepoint's insert was undone; the table, created before it, stays");
+    ///     Ok(())
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn savepoint<T>(&mut self, f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>) -> Result<T> {
+        self.begin_savepoint().await?;
+        // Dropped before `f` ends (its future cancelled, or a panic): the rollback to the savepoint
+        // is queued, as sqlx does for a dropped transaction, so the transaction's own COMMIT is
+        // not taken for a savepoint's RELEASE.
+        let mut open = OpenSavepoint { tx: self, open: true };
+        let outcome = f(&mut *open.tx).await;
+        open.open = false;
+        let tx = &mut *open.tx;
+        match outcome {
+            Ok(value) => {
+                tx.end_savepoint(true).await?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = tx.end_savepoint(false).await {
+                    tracing::warn!(database = %tx.database.name(), error = %rollback, "rollback to savepoint failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Queues the rollback to the innermost savepoint (see [`savepoint`](Self::savepoint)).
+    fn start_savepoint_rollback(&mut self) {
+        match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            AnyTransaction::Sqlite(tx) => start_rollback::<sqlx::Sqlite>(tx),
+            #[cfg(feature = "postgres")]
+            AnyTransaction::Postgres(tx) => start_rollback::<sqlx::Postgres>(tx),
+            #[cfg(feature = "mysql")]
+            AnyTransaction::MySql(tx) => start_rollback::<sqlx::MySql>(tx),
+        }
+    }
+
+    async fn begin_savepoint(&mut self) -> Result<()> {
+        match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            AnyTransaction::Sqlite(tx) => begin_savepoint::<sqlx::Sqlite>(tx).await,
+            #[cfg(feature = "postgres")]
+            AnyTransaction::Postgres(tx) => begin_savepoint::<sqlx::Postgres>(tx).await,
+            #[cfg(feature = "mysql")]
+            AnyTransaction::MySql(tx) => begin_savepoint::<sqlx::MySql>(tx).await,
+        }
+    }
+
+    /// Releases the innermost savepoint (`keep`) or rolls back to it.
+    async fn end_savepoint(&mut self, keep: bool) -> Result<()> {
+        match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            AnyTransaction::Sqlite(tx) => end_savepoint::<sqlx::Sqlite>(tx, keep).await,
+            #[cfg(feature = "postgres")]
+            AnyTransaction::Postgres(tx) => end_savepoint::<sqlx::Postgres>(tx, keep).await,
+            #[cfg(feature = "mysql")]
+            AnyTransaction::MySql(tx) => end_savepoint::<sqlx::MySql>(tx, keep).await,
+        }
+    }
+
     /// Commits; see [`Transaction::commit`].
     pub(crate) async fn commit(self) -> Result<()> {
         match self.inner {
@@ -354,6 +438,39 @@ impl fmt::Debug for DatabaseTransaction {
             .field("database", &self.database.name())
             .field("backend", &self.backend())
             .finish_non_exhaustive()
+    }
+}
+
+/// A savepoint [`DatabaseTransaction::savepoint`] has open while its closure runs.
+struct OpenSavepoint<'t> {
+    tx: &'t mut DatabaseTransaction,
+    open: bool,
+}
+
+impl Drop for OpenSavepoint<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.tx.start_savepoint_rollback();
+        }
+    }
+}
+
+/// A savepoint on `tx`'s connection: sqlx's transaction manager counts the depth, so
+/// `SAVEPOINT`s nest, as the savepoints of generated writes inside the transaction do.
+async fn begin_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>) -> Result<()> {
+    Ok(<DB::TransactionManager as sqlx_core::transaction::TransactionManager>::begin(&mut **tx, None).await?)
+}
+
+fn start_rollback<DB: SqlDriver>(tx: &mut Transaction<DB>) {
+    <DB::TransactionManager as sqlx_core::transaction::TransactionManager>::start_rollback(&mut **tx);
+}
+
+async fn end_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>, keep: bool) -> Result<()> {
+    type Manager<DB> = <DB as sqlx::Database>::TransactionManager;
+    if keep {
+        Ok(<Manager<DB> as sqlx_core::transaction::TransactionManager>::commit(&mut **tx).await?)
+    } else {
+        Ok(<Manager<DB> as sqlx_core::transaction::TransactionManager>::rollback(&mut **tx).await?)
     }
 }
 

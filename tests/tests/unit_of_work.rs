@@ -259,6 +259,47 @@ macro_rules! unit_of_work_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn an_error_in_a_savepoint_rolls_back_only_that_part() {
+                let Some((db, _turn)) = db().await else { return };
+                fresh(&db).await;
+                let accounts = AccountRepository::new(&db);
+                let open = |id| NewAccount { id, balance: id };
+                db.transaction(async |tx| {
+                    accounts.in_transaction(tx).create(&open(20)).await?;
+                    // Fails after a write: that write is undone, the transaction goes on.
+                    let failed = tx
+                        .savepoint(async |sp| {
+                            accounts.in_transaction(sp).create(&open(21)).await?;
+                            accounts.in_transaction(sp).create(&open(1)).await?; // exists: Integrity
+                            Ok(())
+                        })
+                        .await;
+                    assert_eq!(failed.unwrap_err().category(), ErrorCategory::Integrity);
+                    // The control: a savepoint that succeeds keeps its write.
+                    tx.savepoint(async |sp| accounts.in_transaction(sp).create(&open(22)).await).await?;
+                    // Nested: the inner one fails, the outer one goes on and is kept.
+                    tx.savepoint(async |sp| {
+                        accounts.in_transaction(sp).create(&open(23)).await?;
+                        let inner = sp
+                            .savepoint(async |inner| {
+                                accounts.in_transaction(inner).create(&open(24)).await?;
+                                accounts.in_transaction(inner).create(&open(2)).await
+                            })
+                            .await;
+                        assert!(inner.is_err());
+                        Ok(())
+                    })
+                    .await?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+                for (id, kept) in [(20, true), (21, false), (22, true), (23, true), (24, false)] {
+                    assert_eq!(accounts.get(id).await.unwrap().is_some(), kept, "account {id}");
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn concurrent_transfers_with_locking_reads_conserve_the_total() {
                 let Some((db, _turn)) = db().await else { return };
                 assert_conserved(&run_transfers(&db, Read::Locking).await, stringify!($module));

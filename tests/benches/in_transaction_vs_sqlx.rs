@@ -1,0 +1,131 @@
+//! A generated method run on the caller's transaction (`repo.in_transaction(tx)`) against the
+//! same hand-written sqlx statement on the same transaction: both sides in one transaction on one
+//! connection, so only the layers differ. SQLite always; PostgreSQL when `DBKIT_TEST_POSTGRES_URL`
+//! is set. Each round times one call of each side back to back, alternating which goes first; the
+//! figure is the median per-round ratio with its interquartile range.
+//!
+//! ```text
+//! cargo bench -p dbkit-tests --bench in_transaction_vs_sqlx
+//! ```
+
+use std::time::Instant;
+
+use dbkit::prelude::*;
+use dbkit::sqlx::{self, Row};
+
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(sqlite, postgres)]
+#[repository(table = "bench_tx_users")]
+pub struct User {
+    #[key(auto)]
+    pub id: i64,
+    #[unique]
+    pub username: String,
+    pub email: String,
+}
+
+const ROUNDS: usize = 5_000;
+
+macro_rules! paired {
+    ($label:expr, $dbkit:expr, $sqlx:expr) => {{
+        let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let (a, b);
+            if round % 2 == 0 {
+                let t = Instant::now();
+                std::hint::black_box($dbkit);
+                a = t.elapsed();
+                let t = Instant::now();
+                std::hint::black_box($sqlx);
+                b = t.elapsed();
+            } else {
+                let t = Instant::now();
+                std::hint::black_box($sqlx);
+                b = t.elapsed();
+                let t = Instant::now();
+                std::hint::black_box($dbkit);
+                a = t.elapsed();
+            }
+            ours.push(a);
+            theirs.push(b);
+            ratios.push(a.as_secs_f64() / b.as_secs_f64());
+        }
+        ours.sort();
+        theirs.sort();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "{:<28} in_transaction {:>7.2} µs, sqlx {:>7.2} µs; median ratio {:.3} (IQR {:.3}–{:.3})",
+            $label,
+            ours[ROUNDS / 2].as_secs_f64() * 1e6,
+            theirs[ROUNDS / 2].as_secs_f64() * 1e6,
+            ratios[ROUNDS / 2],
+            ratios[ROUNDS / 4],
+            ratios[3 * ROUNDS / 4],
+        );
+    }};
+}
+
+macro_rules! bench_backend {
+    ($label:literal, $driver:ty, $url:expr, $ph:expr) => {{
+        let config = DatabaseConfig::from_url(&$url).unwrap().pool_size(1).max_overflow(0).pool_pre_ping(false);
+        let db = Database::connect_with(config).await.unwrap();
+        db.drop_table::<User>().await.unwrap();
+        db.create_table::<User>().await.unwrap();
+        let users = UserRepository::new(&db);
+        let rows: Vec<NewUser> =
+            (0..1000).map(|i| NewUser { username: format!("user{i}"), email: format!("u{i}@example.com") }).collect();
+        users.create_many(&rows).await.unwrap();
+        let p = $ph;
+        let get_sql = format!(r#"SELECT "id", "username", "email" FROM "bench_tx_users" WHERE "id" = {}"#, p(1));
+        let update_sql = format!(
+            r#"UPDATE "bench_tx_users" SET "email" = {} WHERE "id" = {} RETURNING "id", "username", "email""#,
+            p(1),
+            p(2)
+        );
+        let decode =
+            |row: &<$driver as sqlx::Database>::Row| User { id: row.get(0), username: row.get(1), email: row.get(2) };
+        let patch = UserPatch { email: Some("patched@example.com".to_owned()), ..Default::default() };
+        db.transaction(async |tx| {
+            paired!(
+                concat!($label, "/get"),
+                users.in_transaction(tx).get(500).await.unwrap(),
+                sqlx::query(sqlx::AssertSqlSafe(get_sql.clone()))
+                    .bind(500_i64)
+                    .fetch_optional(tx.sqlx::<$driver>().unwrap())
+                    .await
+                    .unwrap()
+                    .map(|r| decode(&r))
+            );
+            paired!(
+                concat!($label, "/update"),
+                users.in_transaction(tx).update(700, &patch).await.unwrap(),
+                sqlx::query(sqlx::AssertSqlSafe(update_sql.clone()))
+                    .bind("patched@example.com")
+                    .bind(700_i64)
+                    .fetch_optional(tx.sqlx::<$driver>().unwrap())
+                    .await
+                    .unwrap()
+                    .map(|r| decode(&r))
+            );
+            Ok(())
+        })
+        .await
+        .unwrap();
+        db.drop_table::<User>().await.unwrap();
+    }};
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let file = std::env::temp_dir().join("dbkit-bench-in-transaction.db");
+        let _ = std::fs::remove_file(&file);
+        bench_backend!("sqlite", sqlx::Sqlite, format!("sqlite://{}", file.display()), |_: usize| "?".to_owned());
+        if let Ok(url) = std::env::var("DBKIT_TEST_POSTGRES_URL") {
+            bench_backend!("postgres", sqlx::Postgres, url, |n: usize| format!("${n}"));
+        }
+    });
+}
