@@ -10,7 +10,6 @@
 //! ```
 
 use std::alloc::System;
-use std::time::Instant;
 
 use dbkit::prelude::*;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -43,32 +42,11 @@ pub struct Three {
 
 const ROUNDS: usize = 20_000;
 
-/// Runs `$one` and `$three` back to back `ROUNDS` times, alternating the order, and prints the
-/// medians, the median ratio three/one with its quartiles, and the allocations per call.
+/// Times `$one` and `$three` in alternating rounds (`dbkit_tests::paired!`), then counts the
+/// allocations of 2 000 calls of each.
 macro_rules! paired {
     ($method:expr, $one:expr, $three:expr) => {{
-        let (mut ones, mut threes, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            let (a, b);
-            if round % 2 == 0 {
-                let t = Instant::now();
-                std::hint::black_box($one);
-                a = t.elapsed();
-                let t = Instant::now();
-                std::hint::black_box($three);
-                b = t.elapsed();
-            } else {
-                let t = Instant::now();
-                std::hint::black_box($three);
-                b = t.elapsed();
-                let t = Instant::now();
-                std::hint::black_box($one);
-                a = t.elapsed();
-            }
-            ones.push(a);
-            threes.push(b);
-            ratios.push(b.as_secs_f64() / a.as_secs_f64());
-        }
+        let report = dbkit_tests::paired!(ROUNDS, $three, $one).report($method, "three backends", "one");
         let calls = 2_000;
         let region = Region::new(GLOBAL);
         for _ in 0..calls {
@@ -80,19 +58,10 @@ macro_rules! paired {
             std::hint::black_box($three);
         }
         let three_allocs = region.change().allocations;
-        ones.sort();
-        threes.sort();
-        ratios.sort_by(f64::total_cmp);
         println!(
-            "{:<16} one backend {:>6.2} µs, three {:>6.2} µs; ratio three/one median {:.3} (IQR {:.3}–{:.3}); allocations per call {:.2} vs {:.2}",
-            $method,
-            ones[ROUNDS / 2].as_secs_f64() * 1e6,
-            threes[ROUNDS / 2].as_secs_f64() * 1e6,
-            ratios[ROUNDS / 2],
-            ratios[ROUNDS / 4],
-            ratios[3 * ROUNDS / 4],
-            one_allocs as f64 / calls as f64,
+            "{report}; allocations per call {:.2} (three) vs {:.2} (one)",
             three_allocs as f64 / calls as f64,
+            one_allocs as f64 / calls as f64,
         );
     }};
 }

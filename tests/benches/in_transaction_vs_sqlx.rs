@@ -8,8 +8,6 @@
 //! cargo bench -p dbkit-tests --bench in_transaction_vs_sqlx
 //! ```
 
-use std::time::Instant;
-
 use dbkit::prelude::*;
 use dbkit::sqlx::{self, Row};
 
@@ -26,43 +24,11 @@ pub struct User {
 
 const ROUNDS: usize = 5_000;
 
+/// `paired!` and a line of its report.
 macro_rules! paired {
-    ($label:expr, $dbkit:expr, $sqlx:expr) => {{
-        let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            let (a, b);
-            if round % 2 == 0 {
-                let t = Instant::now();
-                std::hint::black_box($dbkit);
-                a = t.elapsed();
-                let t = Instant::now();
-                std::hint::black_box($sqlx);
-                b = t.elapsed();
-            } else {
-                let t = Instant::now();
-                std::hint::black_box($sqlx);
-                b = t.elapsed();
-                let t = Instant::now();
-                std::hint::black_box($dbkit);
-                a = t.elapsed();
-            }
-            ours.push(a);
-            theirs.push(b);
-            ratios.push(a.as_secs_f64() / b.as_secs_f64());
-        }
-        ours.sort();
-        theirs.sort();
-        ratios.sort_by(f64::total_cmp);
-        println!(
-            "{:<28} in_transaction {:>7.2} µs, sqlx {:>7.2} µs; median ratio {:.3} (IQR {:.3}–{:.3})",
-            $label,
-            ours[ROUNDS / 2].as_secs_f64() * 1e6,
-            theirs[ROUNDS / 2].as_secs_f64() * 1e6,
-            ratios[ROUNDS / 2],
-            ratios[ROUNDS / 4],
-            ratios[3 * ROUNDS / 4],
-        );
-    }};
+    ($label:expr, $dbkit:expr, $sqlx:expr) => {
+        println!("{}", dbkit_tests::paired!(ROUNDS, $dbkit, $sqlx).report($label, "in_transaction", "sqlx"))
+    };
 }
 
 macro_rules! bench_backend {

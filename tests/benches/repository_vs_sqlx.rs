@@ -49,44 +49,12 @@ const ROWS: i64 = 1000;
 /// Rounds of a paired run.
 const ROUNDS: usize = 1500;
 
-/// Times `$dbkit` and `$sqlx` back to back `ROUNDS` times, alternating which goes first, and prints
-/// the medians and the median of the per-round ratios.
+/// Times `$dbkit` and `$sqlx` in alternating rounds (`dbkit_tests::paired!`) and prints the
+/// medians and the median of the per-round ratios.
 macro_rules! paired {
     ($backend:expr, $method:expr, $dbkit:expr, $sqlx:expr) => {{
-        let mut ratios = Vec::with_capacity(ROUNDS);
-        let (mut dbkit_times, mut sqlx_times) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
-        for round in 0..ROUNDS {
-            let (a, b);
-            if round % 2 == 0 {
-                let t = std::time::Instant::now();
-                std::hint::black_box($dbkit);
-                a = t.elapsed();
-                let t = std::time::Instant::now();
-                std::hint::black_box($sqlx);
-                b = t.elapsed();
-            } else {
-                let t = std::time::Instant::now();
-                std::hint::black_box($sqlx);
-                b = t.elapsed();
-                let t = std::time::Instant::now();
-                std::hint::black_box($dbkit);
-                a = t.elapsed();
-            }
-            ratios.push(a.as_secs_f64() / b.as_secs_f64());
-            dbkit_times.push(a);
-            sqlx_times.push(b);
-        }
-        ratios.sort_by(f64::total_cmp);
-        dbkit_times.sort();
-        sqlx_times.sort();
-        println!(
-            "paired {}/{}: dbkit {:.1} µs, sqlx {:.1} µs (medians of {ROUNDS}), median ratio {:.3}",
-            $backend,
-            $method,
-            dbkit_times[ROUNDS / 2].as_secs_f64() * 1e6,
-            sqlx_times[ROUNDS / 2].as_secs_f64() * 1e6,
-            ratios[ROUNDS / 2]
-        );
+        let label = format!("paired {}/{}", $backend, $method);
+        println!("{}", dbkit_tests::paired!(ROUNDS, $dbkit, $sqlx).report(&label, "dbkit", "sqlx"));
     }};
 }
 

@@ -11,6 +11,7 @@
 use dbkit::Backend;
 
 pub mod drain;
+pub mod paired;
 
 /// The environment variable that holds the test server URL for `backend`.
 pub fn url_variable(backend: Backend) -> String {
