@@ -271,6 +271,21 @@ pub struct DatabaseTransaction {
     database: Database,
 }
 
+/// `$body` with `$tx` bound to the driver's transaction inside `$inner` (an `AnyTransaction`, by
+/// value or by reference): the one `match` over the drivers that every method below shares.
+macro_rules! on_driver {
+    ($inner:expr, $tx:ident => $body:expr) => {
+        match $inner {
+            #[cfg(feature = "sqlite")]
+            AnyTransaction::Sqlite($tx) => $body,
+            #[cfg(feature = "postgres")]
+            AnyTransaction::Postgres($tx) => $body,
+            #[cfg(feature = "mysql")]
+            AnyTransaction::MySql($tx) => $body,
+        }
+    };
+}
+
 enum AnyTransaction {
     #[cfg(feature = "sqlite")]
     Sqlite(Transaction<sqlx::Sqlite>),
@@ -374,61 +389,26 @@ impl DatabaseTransaction {
 
     /// Queues the rollback to the innermost savepoint (see [`savepoint`](Self::savepoint)).
     fn start_savepoint_rollback(&mut self) {
-        match &mut self.inner {
-            #[cfg(feature = "sqlite")]
-            AnyTransaction::Sqlite(tx) => start_rollback::<sqlx::Sqlite>(tx),
-            #[cfg(feature = "postgres")]
-            AnyTransaction::Postgres(tx) => start_rollback::<sqlx::Postgres>(tx),
-            #[cfg(feature = "mysql")]
-            AnyTransaction::MySql(tx) => start_rollback::<sqlx::MySql>(tx),
-        }
+        on_driver!(&mut self.inner, tx => start_rollback(tx))
     }
 
     async fn begin_savepoint(&mut self) -> Result<()> {
-        match &mut self.inner {
-            #[cfg(feature = "sqlite")]
-            AnyTransaction::Sqlite(tx) => begin_savepoint::<sqlx::Sqlite>(tx).await,
-            #[cfg(feature = "postgres")]
-            AnyTransaction::Postgres(tx) => begin_savepoint::<sqlx::Postgres>(tx).await,
-            #[cfg(feature = "mysql")]
-            AnyTransaction::MySql(tx) => begin_savepoint::<sqlx::MySql>(tx).await,
-        }
+        on_driver!(&mut self.inner, tx => begin_savepoint(tx).await)
     }
 
     /// Releases the innermost savepoint (`keep`) or rolls back to it.
     async fn end_savepoint(&mut self, keep: bool) -> Result<()> {
-        match &mut self.inner {
-            #[cfg(feature = "sqlite")]
-            AnyTransaction::Sqlite(tx) => end_savepoint::<sqlx::Sqlite>(tx, keep).await,
-            #[cfg(feature = "postgres")]
-            AnyTransaction::Postgres(tx) => end_savepoint::<sqlx::Postgres>(tx, keep).await,
-            #[cfg(feature = "mysql")]
-            AnyTransaction::MySql(tx) => end_savepoint::<sqlx::MySql>(tx, keep).await,
-        }
+        on_driver!(&mut self.inner, tx => end_savepoint(tx, keep).await)
     }
 
     /// Commits; see [`Transaction::commit`].
     pub(crate) async fn commit(self) -> Result<()> {
-        match self.inner {
-            #[cfg(feature = "sqlite")]
-            AnyTransaction::Sqlite(tx) => tx.commit().await,
-            #[cfg(feature = "postgres")]
-            AnyTransaction::Postgres(tx) => tx.commit().await,
-            #[cfg(feature = "mysql")]
-            AnyTransaction::MySql(tx) => tx.commit().await,
-        }
+        on_driver!(self.inner, tx => tx.commit().await)
     }
 
     /// Rolls back.
     pub(crate) async fn rollback(self) -> Result<()> {
-        match self.inner {
-            #[cfg(feature = "sqlite")]
-            AnyTransaction::Sqlite(tx) => tx.rollback().await,
-            #[cfg(feature = "postgres")]
-            AnyTransaction::Postgres(tx) => tx.rollback().await,
-            #[cfg(feature = "mysql")]
-            AnyTransaction::MySql(tx) => tx.rollback().await,
-        }
+        on_driver!(self.inner, tx => tx.rollback().await)
     }
 }
 
