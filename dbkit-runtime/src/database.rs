@@ -7,7 +7,9 @@ use std::sync::Arc;
 use crate::drain::tracker::{DatabaseState, SessionTracker};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
 #[cfg(feature = "_sql")]
-use crate::session::{DatabaseTransaction, Session, SqlDriver, Transaction};
+use crate::session::{Session, SqlDriver, Transaction};
+#[cfg(feature = "_transactions")]
+use crate::transaction::DatabaseTransaction;
 use crate::{Backend, DatabaseConfig, Error, Result};
 
 /// A connected database: a pool of connections to one backend, shared by cheap clones.
@@ -247,16 +249,28 @@ impl Database {
     /// the database is draining, it is closed instead).
     ///
     /// `f` gets a [`DatabaseTransaction`], whatever the backend: the same code runs on SQLite,
-    /// PostgreSQL and MySQL. Nothing in it is retried; [`transaction_with`](Database::transaction_with)
-    /// reruns the whole transaction when that is safe. ClickHouse has no transactions, and Oracle's
-    /// are not run here yet: both are [`Error::TransactionsUnsupported`].
+    /// PostgreSQL, MySQL and Oracle. Nothing in it is retried; [`transaction_with`](Database::transaction_with)
+    /// reruns the whole transaction when that is safe. ClickHouse has no transactions:
+    /// [`Error::TransactionsUnsupported`].
     ///
     /// `f` runs inside [`cancellable`](Database::cancellable): a
     /// [`DrainMode::Force`](crate::DrainMode::Force) drain drops it where it stands, rolls the
     /// transaction back and returns [`Error::Unavailable`].
-    #[cfg(feature = "_sql")]
+    #[cfg(feature = "_transactions")]
     pub async fn transaction<T>(&self, f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>) -> Result<T> {
-        let mut tx = DatabaseTransaction::begin(self).await?;
+        self.run_transaction(f).await.map_err(|failed| failed.error)
+    }
+
+    /// One run of a unit of work, for [`transaction`](Database::transaction) and each attempt of
+    /// [`transaction_with`](Database::transaction_with): begin, `f` inside the force drain's
+    /// cancellation, then `COMMIT` on `Ok` or `ROLLBACK` on `Err`.
+    #[cfg(feature = "_transactions")]
+    pub(crate) async fn run_transaction<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>,
+    ) -> Result<T, FailedTransaction> {
+        let not_committed = |error| FailedTransaction { error, committing: false };
+        let mut tx = DatabaseTransaction::begin(self).await.map_err(not_committed)?;
         let tracker = &self.inner.tracker;
         let outcome = tokio::select! {
             biased;
@@ -265,21 +279,21 @@ impl Database {
         };
         let Some(outcome) = outcome else {
             // Not `rollback().await`: the abandoned statement's reply would be waited for first.
-            // Dropping `tx` drops its connection, and the pool is already closed by then, so sqlx
-            // closes it (queuing a ROLLBACK ahead of the close) and the server rolls back.
+            // Dropping `tx` drops its connection, and the pool is already closed by then, so the
+            // driver closes it (queuing a ROLLBACK ahead of the close) and the server rolls back.
             drop(tx);
-            return Err(tracker.unavailable(DatabaseState::Closed));
+            return Err(not_committed(tracker.unavailable(DatabaseState::Closed)));
         };
         match outcome {
-            Ok(value) => {
-                tx.commit().await?;
-                Ok(value)
-            }
+            Ok(value) => match tx.commit().await {
+                Ok(()) => Ok(value),
+                Err(error) => Err(FailedTransaction { error, committing: true }),
+            },
             Err(error) => {
                 if let Err(rollback) = tx.rollback().await {
                     tracing::warn!(database = %self.inner.name, error = %rollback, "rollback failed");
                 }
-                Err(error)
+                Err(not_committed(error))
             }
         }
     }
@@ -380,4 +394,12 @@ impl fmt::Debug for Database {
             .field("sessions_in_flight", &self.sessions_in_flight())
             .finish()
     }
+}
+
+/// How one run of a unit of work failed: the error, and whether it came from `COMMIT` (which may
+/// have applied).
+#[cfg(feature = "_transactions")]
+pub(crate) struct FailedTransaction {
+    pub(crate) error: Error,
+    pub(crate) committing: bool,
 }

@@ -43,9 +43,11 @@ use crate::engine::oracle::OracleSession;
 pub use crate::operation::{Failure, OpKind, Operation};
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 #[cfg(feature = "_sql")]
-pub use crate::session::{CallSession, CallTransaction, Lent};
+use crate::session::SqlDriver;
 #[cfg(feature = "_sql")]
-use crate::session::{DatabaseTransaction, Slot, SqlDriver};
+pub use crate::session::{CallSession, CallTransaction, Lent};
+#[cfg(feature = "_transactions")]
+use crate::transaction::{DatabaseTransaction, Slot};
 use crate::{Backend, Database, Error, Result};
 
 /// Per-repository settings of the call path. `Default` is what `XRepository::new` uses: retry
@@ -90,12 +92,13 @@ pub struct Call<'a> {
     connected: AtomicBool,
     /// In a unit of work (`repo.in_transaction(tx)`): the caller's transaction, lent to one
     /// statement at a time.
-    #[cfg(feature = "_sql")]
+    #[cfg(feature = "_transactions")]
     unit: Option<Slot<'a>>,
 }
 
 /// Nothing inside a unit of work is retried on its own: the unit is, whole
 /// (`Database::transaction_with`).
+#[cfg(feature = "_transactions")]
 static NO_RETRY: std::sync::LazyLock<RetryPolicy> = std::sync::LazyLock::new(RetryPolicy::disabled);
 
 impl<'a> Call<'a> {
@@ -106,7 +109,7 @@ impl<'a> Call<'a> {
             operation,
             attempts: Attempts::new(&options.retry),
             connected: AtomicBool::new(false),
-            #[cfg(feature = "_sql")]
+            #[cfg(feature = "_transactions")]
             unit: None,
         }
     }
@@ -115,7 +118,7 @@ impl<'a> Call<'a> {
     /// repository's `in_transaction`), else as [`Call::new`] does. In a transaction, every
     /// statement runs on it, a write that needs a transaction of its own gets a savepoint in it,
     /// and nothing is retried: a failure is the unit's to handle, and is returned as it is.
-    #[cfg(feature = "_sql")]
+    #[cfg(feature = "_transactions")]
     pub fn with_transaction(
         db: &'a Database,
         options: &'a CallOptions,
@@ -172,6 +175,12 @@ impl<'a> Call<'a> {
     /// the layers here would copy all of it, which costs more than the statement on SQLite.
     pub async fn attempt<T>(&self, attempt: Pin<&mut impl Future<Output = Result<T, Failure>>>) -> Result<T, Failure> {
         self.connected.store(false, Ordering::Relaxed);
+        // In a unit of work the whole unit already runs inside the force drain's cancellation
+        // (`Database::transaction`): one select for the unit rather than one per statement.
+        #[cfg(feature = "_transactions")]
+        if self.unit.is_some() {
+            return attempt.await;
+        }
         match self.db.cancellable(async { Ok::<_, Error>(attempt.await) }).await {
             Ok(outcome) => outcome,
             Err(cancelled) if !self.connected.load(Ordering::Relaxed) => Err(Failure::NotSent(cancelled)),
@@ -218,13 +227,17 @@ impl<'a> Call<'a> {
         Ok(session)
     }
 
-    /// An Oracle connection for this attempt, counted as a session in flight; its work runs on
-    /// the blocking pool through [`OracleSession::run`](crate::OracleSession::run).
+    /// An Oracle connection for this attempt, counted as a session in flight, or the caller's
+    /// transaction's; its work runs on the blocking pool through
+    /// [`OracleSession::run`](crate::OracleSession::run).
     ///
     /// *Feature `oracle`.*
     #[cfg(feature = "oracle")]
     pub async fn oracle(&self) -> Result<OracleSession, Failure> {
-        let session = self.db.oracle().await.map_err(Failure::NotSent)?;
+        let session = match &self.unit {
+            Some(slot) => crate::transaction::lend_oracle(slot).map_err(Failure::NotSent)?,
+            None => self.db.oracle().await.map_err(Failure::NotSent)?,
+        };
         self.connected.store(true, Ordering::Relaxed);
         Ok(session)
     }
@@ -249,7 +262,7 @@ impl<'a> Call<'a> {
     async fn failed<T>(&mut self, error: Error, sent: bool) -> Option<Result<T>> {
         // In the caller's transaction nothing is durable before its COMMIT: the error is the
         // unit's, as it is.
-        #[cfg(feature = "_sql")]
+        #[cfg(feature = "_transactions")]
         if self.unit.is_some() {
             return Some(Err(error));
         }

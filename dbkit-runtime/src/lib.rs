@@ -40,6 +40,8 @@ pub mod schema;
 #[cfg(feature = "_sql")]
 mod session;
 pub mod shutdown;
+#[cfg(feature = "_transactions")]
+mod transaction;
 
 pub use backend::{Backend, UnknownBackend};
 #[cfg(feature = "redis")]
@@ -58,7 +60,9 @@ pub use manager::{DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
 pub use model::{Model, TableDef};
 pub use page::Page;
 #[cfg(feature = "_sql")]
-pub use session::{DatabaseTransaction, Session, SqlDriver, Transaction};
+pub use session::{Session, SqlDriver, Transaction};
+#[cfg(feature = "_transactions")]
+pub use transaction::DatabaseTransaction;
 
 /// The `clickhouse` crate dbkit's ClickHouse backend is built on, for queries on a
 /// [`ClickHouseSession`].

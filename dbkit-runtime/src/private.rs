@@ -8,7 +8,7 @@ pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
-#[cfg(feature = "_sql")]
+#[cfg(feature = "_transactions")]
 pub use crate::DatabaseTransaction;
 
 /// What `in_transaction` on a ClickHouse repository asks of its argument, and nothing can

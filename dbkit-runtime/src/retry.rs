@@ -65,10 +65,12 @@ use tokio::time::Instant; // follows tokio's clock, so paused-time tests see the
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
+#[cfg(feature = "_transactions")]
+use crate::database::FailedTransaction;
 use crate::operation::{OpKind, Operation};
-#[cfg(feature = "_sql")]
-use crate::session::DatabaseTransaction;
-#[cfg(feature = "_sql")]
+#[cfg(feature = "_transactions")]
+use crate::transaction::DatabaseTransaction;
+#[cfg(feature = "_transactions")]
 use crate::{Database, Result};
 use crate::{Error, ErrorCategory};
 
@@ -338,7 +340,7 @@ impl<'p> Attempts<'p> {
     }
 }
 
-#[cfg(feature = "_sql")]
+#[cfg(feature = "_transactions")]
 impl Database {
     /// Runs `f` in a transaction, like [`Database::transaction`], and runs the whole transaction
     /// again — the closure, on a new transaction and connection — when it fails in a way that is
@@ -382,21 +384,9 @@ impl Database {
     ) -> Result<T> {
         let mut attempts = Attempts::new(policy);
         loop {
-            // `committing`: the error came from COMMIT, which may have applied.
-            let (error, committing) = match DatabaseTransaction::begin(self).await {
-                Err(error) => (error, false),
-                Ok(mut tx) => match f(&mut tx).await {
-                    Ok(value) => match tx.commit().await {
-                        Ok(()) => return Ok(value),
-                        Err(error) => (error, true),
-                    },
-                    Err(error) => {
-                        if let Err(rollback) = tx.rollback().await {
-                            tracing::debug!(database = %self.name(), error = %rollback, "rollback failed");
-                        }
-                        (error, false)
-                    }
-                },
+            let FailedTransaction { error, committing } = match self.run_transaction(&mut f).await {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
             };
             // Before COMMIT nothing is durable, so the transaction is a read as far as safety goes.
             let kind = if committing { OpKind::Write } else { OpKind::Read };

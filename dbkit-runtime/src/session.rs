@@ -1,6 +1,7 @@
 //! SQL sessions: a pooled sqlx connection handed out by a [`Database`](crate::Database)
 //! ([`Session`]) or a transaction on one ([`Transaction`]), each counted as in flight while in use
-//! so that draining knows what is running; and the sqlx drivers dbkit runs ([`SqlDriver`]).
+//! so that draining knows what is running; the sqlx drivers dbkit runs ([`SqlDriver`]); and the
+//! connection a generated call's statement runs on ([`CallSession`], [`CallTransaction`]).
 //!
 //! *Features `sqlite`, `postgres`, `mysql`.*
 
@@ -9,7 +10,8 @@ use std::ops::{Deref, DerefMut};
 
 use crate::drain::tracker::InFlight;
 use crate::engine::Engine;
-use crate::{Backend, Database, Error, Result};
+use crate::transaction::{AnyTransaction, DatabaseTransaction, Slot};
+use crate::{Backend, Result};
 
 /// A sqlx database dbkit can run: SQLite, PostgreSQL or MySQL.
 ///
@@ -241,223 +243,6 @@ impl<DB: SqlDriver> fmt::Debug for Transaction<DB> {
     }
 }
 
-/// A transaction on a database of any SQL backend, from [`Database::transaction`] and
-/// [`Database::transaction_with`], which commit or roll it back.
-///
-/// The closure given to them does not name the driver, so the same code runs on whichever
-/// backend the database is. Raw SQL runs on the transaction through
-/// [`sqlx`](DatabaseTransaction::sqlx), for code that knows its backend. Counted as one session
-/// in flight, as a [`Transaction`] is.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
-/// use dbkit_runtime::Database;
-///
-/// let db = Database::connect("sqlite::memory:").await?;
-/// let n = db
-///     .transaction(async |tx| {
-///         let conn = tx.sqlx::<sqlx::Sqlite>()?;
-///         sqlx::query("CREATE TABLE t (n INTEGER)").execute(&mut *conn).await?;
-///         sqlx::query("INSERT INTO t VALUES (41)").execute(&mut *conn).await?;
-///         Ok(sqlx::query_scalar::<_, i64>("SELECT n + 1 FROM t").fetch_one(&mut *conn).await?)
-///     })
-///     .await?;
-/// assert_eq!(n, 42);
-/// # Ok(()) }
-/// ```
-pub struct DatabaseTransaction {
-    inner: AnyTransaction,
-    /// The database's name, for errors.
-    database: Database,
-}
-
-/// `$body` with `$tx` bound to the driver's transaction inside `$inner` (an `AnyTransaction`, by
-/// value or by reference): the one `match` over the drivers that every method below shares.
-macro_rules! on_driver {
-    ($inner:expr, $tx:ident => $body:expr) => {
-        match $inner {
-            #[cfg(feature = "sqlite")]
-            AnyTransaction::Sqlite($tx) => $body,
-            #[cfg(feature = "postgres")]
-            AnyTransaction::Postgres($tx) => $body,
-            #[cfg(feature = "mysql")]
-            AnyTransaction::MySql($tx) => $body,
-        }
-    };
-}
-
-enum AnyTransaction {
-    #[cfg(feature = "sqlite")]
-    Sqlite(Transaction<sqlx::Sqlite>),
-    #[cfg(feature = "postgres")]
-    Postgres(Transaction<sqlx::Postgres>),
-    #[cfg(feature = "mysql")]
-    MySql(Transaction<sqlx::MySql>),
-}
-
-impl DatabaseTransaction {
-    /// Begins a transaction on `db`, in its backend's driver.
-    pub(crate) async fn begin(db: &Database) -> Result<DatabaseTransaction> {
-        let inner = match db.backend() {
-            #[cfg(feature = "sqlite")]
-            Backend::Sqlite => AnyTransaction::Sqlite(db.begin().await?),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres => AnyTransaction::Postgres(db.begin().await?),
-            #[cfg(feature = "mysql")]
-            Backend::MySql => AnyTransaction::MySql(db.begin().await?),
-            backend => {
-                return Err(Error::TransactionsUnsupported { backend, database: db.name().to_owned() });
-            }
-        };
-        Ok(DatabaseTransaction { inner, database: db.clone() })
-    }
-
-    /// The backend of the database the transaction runs on.
-    pub fn backend(&self) -> Backend {
-        self.database.backend()
-    }
-
-    /// The database the transaction runs on.
-    pub fn database(&self) -> &Database {
-        &self.database
-    }
-
-    /// The transaction's connection as the `DB` driver's, for raw sqlx: `&mut *conn` is an
-    /// executor. Fails with [`Error::BackendMismatch`] when the database is not a `DB` one.
-    pub fn sqlx<DB: SqlDriver>(&mut self) -> Result<&mut DB::Connection> {
-        let actual = self.backend();
-        let database = self.database.name().to_owned();
-        match DB::of(self) {
-            Some(tx) => Ok(&mut **tx),
-            None => Err(Error::BackendMismatch {
-                what: "a sqlx transaction",
-                expected: vec![DB::BACKEND],
-                actual,
-                database,
-            }),
-        }
-    }
-
-    /// Runs `f` in a savepoint of this transaction: when it returns `Err`, what it wrote is
-    /// undone and the transaction goes on; when it returns `Ok`, its writes stay part of the
-    /// transaction (and are committed or rolled back with it). Savepoints nest.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
-    /// use dbkit_runtime::Database;
-    ///
-    /// let db = Database::connect("sqlite::memory:").await?;
-    /// db.transaction(async |tx| {
-    ///     sqlx::query("CREATE TABLE t (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
-    ///     let failed = tx
-    ///         .savepoint(async |sp| {
-    ///             sqlx::query("INSERT INTO t VALUES (1)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
-    ///             sqlx::query("INSERT INTO missing VALUES (2)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
-    ///             Ok(())
-    ///         })
-    ///         .await;
-    ///     assert!(failed.is_err());
-    ///     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?;
-    ///     assert_eq!(n, 0, "the savepoint's insert was undone; the table, created before it, stays");
-    ///     Ok(())
-    /// })
-    /// .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn savepoint<T>(&mut self, f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>) -> Result<T> {
-        self.begin_savepoint().await?;
-        // Dropped before `f` ends (its future cancelled, or a panic): the rollback to the savepoint
-        // is queued, as sqlx does for a dropped transaction, so the transaction's own COMMIT is
-        // not taken for a savepoint's RELEASE.
-        let mut open = OpenSavepoint { tx: self, open: true };
-        let outcome = f(&mut *open.tx).await;
-        open.open = false;
-        let tx = &mut *open.tx;
-        match outcome {
-            Ok(value) => {
-                tx.end_savepoint(true).await?;
-                Ok(value)
-            }
-            Err(error) => {
-                if let Err(rollback) = tx.end_savepoint(false).await {
-                    tracing::warn!(database = %tx.database.name(), error = %rollback, "rollback to savepoint failed");
-                }
-                Err(error)
-            }
-        }
-    }
-
-    /// Queues the rollback to the innermost savepoint (see [`savepoint`](Self::savepoint)).
-    fn start_savepoint_rollback(&mut self) {
-        on_driver!(&mut self.inner, tx => start_rollback(tx))
-    }
-
-    async fn begin_savepoint(&mut self) -> Result<()> {
-        on_driver!(&mut self.inner, tx => begin_savepoint(tx).await)
-    }
-
-    /// Releases the innermost savepoint (`keep`) or rolls back to it.
-    async fn end_savepoint(&mut self, keep: bool) -> Result<()> {
-        on_driver!(&mut self.inner, tx => end_savepoint(tx, keep).await)
-    }
-
-    /// Commits; see [`Transaction::commit`].
-    pub(crate) async fn commit(self) -> Result<()> {
-        on_driver!(self.inner, tx => tx.commit().await)
-    }
-
-    /// Rolls back.
-    pub(crate) async fn rollback(self) -> Result<()> {
-        on_driver!(self.inner, tx => tx.rollback().await)
-    }
-}
-
-impl fmt::Debug for DatabaseTransaction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatabaseTransaction")
-            .field("database", &self.database.name())
-            .field("backend", &self.backend())
-            .finish_non_exhaustive()
-    }
-}
-
-/// A savepoint [`DatabaseTransaction::savepoint`] has open while its closure runs.
-struct OpenSavepoint<'t> {
-    tx: &'t mut DatabaseTransaction,
-    open: bool,
-}
-
-impl Drop for OpenSavepoint<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            self.tx.start_savepoint_rollback();
-        }
-    }
-}
-
-/// A savepoint on `tx`'s connection: sqlx's transaction manager counts the depth, so
-/// `SAVEPOINT`s nest, as the savepoints of generated writes inside the transaction do.
-async fn begin_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>) -> Result<()> {
-    Ok(<DB::TransactionManager as sqlx_core::transaction::TransactionManager>::begin(&mut **tx, None).await?)
-}
-
-fn start_rollback<DB: SqlDriver>(tx: &mut Transaction<DB>) {
-    <DB::TransactionManager as sqlx_core::transaction::TransactionManager>::start_rollback(&mut **tx);
-}
-
-async fn end_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>, keep: bool) -> Result<()> {
-    type Manager<DB> = <DB as sqlx::Database>::TransactionManager;
-    if keep {
-        Ok(<Manager<DB> as sqlx_core::transaction::TransactionManager>::commit(&mut **tx).await?)
-    } else {
-        Ok(<Manager<DB> as sqlx_core::transaction::TransactionManager>::rollback(&mut **tx).await?)
-    }
-}
-
-/// The caller's transaction, lent by a generated call in a unit of work
-/// (`repo.in_transaction(tx)`) to one statement at a time.
-pub(crate) type Slot<'a> = std::sync::Mutex<Option<&'a mut DatabaseTransaction>>;
-
 /// The connection a statement of a generated call runs on: a pooled session, or the caller's
 /// transaction, lent for the statement and given back when this is dropped. Dereferences to the
 /// driver's connection, so `&mut *session` is a sqlx executor.
@@ -482,12 +267,7 @@ impl<'c, 'a, DB: SqlDriver> Lent<'c, 'a, DB> {
         if DB::of_ref(tx).is_none() {
             // A repository of one database given the transaction of a database of another
             // backend: its statements are for its own.
-            let error = Error::BackendMismatch {
-                what: "the repository",
-                expected: vec![DB::BACKEND],
-                actual: tx.backend(),
-                database: tx.database().name().to_owned(),
-            };
+            let error = tx.mismatch("the repository", DB::BACKEND);
             *slot.lock().expect("transaction slot poisoned") = Some(tx);
             return Err(error);
         }

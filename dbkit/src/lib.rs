@@ -241,7 +241,11 @@
 //!
 //! - **Transactions.** An Oracle connection is always in a transaction and dbkit never turns
 //!   autocommit on: every write (`create`, `create_many`, `update`, `delete`) commits when it
-//!   succeeded and rolls back when it failed. `create` is `INSERT … RETURNING "id" INTO :n` with an
+//!   succeeded and rolls back when it failed. In a unit of work (`repo.in_transaction(tx)` inside
+//!   `Database::transaction`) a write runs in a savepoint instead and commits nothing; the unit's
+//!   `COMMIT` does. `get_for_update` is `SELECT … FOR UPDATE`; `tx.savepoint(…)` is `SAVEPOINT` and
+//!   `ROLLBACK TO SAVEPOINT` (Oracle has no `RELEASE`); `tx.oracle()` gives the transaction's
+//!   connection for raw statements. `create` is `INSERT … RETURNING "id" INTO :n` with an
 //!   out bind for a `#[key(auto)]` (a plain `INSERT` for a supplied key), then a `SELECT` by that key
 //!   in the same transaction, which returns the defaults the database filled in. `create_many`
 //!   binds the rows as arrays (`executemany`), 1000 a round trip, all in one transaction: one bad
@@ -388,11 +392,18 @@ pub use dbkit_runtime::exec::CallOptions;
 pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 pub use dbkit_runtime::{
     Backend, ConfigError, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo, DatabaseManager, DatabaseState,
-    Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, classify, config, retry,
+    Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, TableDef, classify, config,
+    retry,
 };
 pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drain, shutdown};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql", feature = "oracle"))]
+pub use dbkit_runtime::DatabaseTransaction;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub use dbkit_runtime::{DatabaseTransaction, Session, SqlDriver, Transaction, sqlx};
+pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
+#[cfg(feature = "clickhouse")]
+pub use dbkit_runtime::ClickHouseSession;
+#[cfg(feature = "oracle")]
+pub use dbkit_runtime::OracleSession;
 #[cfg(feature = "redis")]
 pub use dbkit_runtime::{RedisCache, cache};
 

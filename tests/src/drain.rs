@@ -97,33 +97,47 @@ pub async fn long_session(db: &Database, time: Duration) -> dbkit::Result<()> {
     }
 }
 
-/// In one transaction (through `Database::transaction`): inserts `id` into `table`, calls
-/// `inserted`, then works for `time` (a long statement, or holding the transaction open on SQLite)
-/// and commits.
+/// How [`insert_then_work`] runs its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// `Database::transaction`.
+    Once,
+    /// `Database::transaction_with`, retried whole under the default policy.
+    Retried,
+}
+
+/// In one transaction (run as `unit` says): inserts `id` into `table`, calls `inserted`, then
+/// works for `time` (a long statement, or holding the transaction open on SQLite) and commits.
 pub async fn insert_then_work(
     db: &Database,
+    unit: Unit,
     table: &str,
     id: i64,
     time: Duration,
-    inserted: impl FnOnce() + Send,
+    inserted: impl Fn() + Send,
 ) -> dbkit::Result<()> {
     let insert = format!("INSERT INTO {table} (id) VALUES ({id})");
     let sleep = sleep_sql(db.backend(), time);
+    let policy = dbkit::retry::RetryPolicy::new();
     macro_rules! run {
-        ($driver:ty) => {
-            db.transaction(async |tx| {
-                sqlx::query(AssertSqlSafe(insert)).execute(tx.sqlx::<$driver>()?).await?;
+        ($driver:ty) => {{
+            // Owns what it captures, so the future is `Send` (see `Database::transaction_with`).
+            let work = async move |tx: &mut dbkit::DatabaseTransaction| {
+                sqlx::query(AssertSqlSafe(insert.clone())).execute(tx.sqlx::<$driver>()?).await?;
                 inserted();
-                match sleep {
+                match &sleep {
                     Some(sql) => {
-                        sqlx::query(AssertSqlSafe(sql)).execute(tx.sqlx::<$driver>()?).await?;
+                        sqlx::query(AssertSqlSafe(sql.clone())).execute(tx.sqlx::<$driver>()?).await?;
                     }
                     None => tokio::time::sleep(time).await,
                 }
                 Ok(())
-            })
-            .await
-        };
+            };
+            match unit {
+                Unit::Once => db.transaction(work).await,
+                Unit::Retried => db.transaction_with(&policy, work).await,
+            }
+        }};
     }
     match db.backend() {
         Backend::Postgres => run!(sqlx::Postgres),

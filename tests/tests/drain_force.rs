@@ -39,13 +39,24 @@ macro_rules! force_tests {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn cancels_a_transaction_in_flight_and_it_rolls_back() {
+                cancels_a_unit_in_flight(Unit::Once).await;
+            }
+
+            /// The same through `transaction_with`: the force drain cuts the unit where it stands
+            /// and it is not run again.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cancels_a_retried_unit_of_work_in_flight_and_it_rolls_back() {
+                cancels_a_unit_in_flight(Unit::Retried).await;
+            }
+
+            async fn cancels_a_unit_in_flight(unit: Unit) {
                 let Some((db, url)) = fresh($backend).await else { return };
                 let table = table(&db).await;
                 let inserted = Arc::new(AtomicBool::new(false));
                 let work = tokio::spawn({
                     let (db, table, inserted) = (db.clone(), table.clone(), Arc::clone(&inserted));
                     async move {
-                        insert_then_work(&db, &table, 1, Duration::from_secs(2), move || {
+                        insert_then_work(&db, unit, &table, 1, Duration::from_secs(2), move || {
                             inserted.store(true, Ordering::SeqCst)
                         })
                         .await
@@ -56,6 +67,8 @@ macro_rules! force_tests {
                 }
 
                 let report = db.drain(DrainMode::Force, Duration::from_secs(5)).await;
+                // The drain cut the unit rather than wait for it: the work had seconds left to run.
+                assert!(report.elapsed < Duration::from_secs(1), "the drain waited for the work: {report}");
 
                 // The work failed at once with a clear, classified error: it did not run to its end.
                 // Within a second, though the work had seconds left to run.

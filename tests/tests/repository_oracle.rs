@@ -1,7 +1,9 @@
 //! A `#[database(oracle)]` repository against a real Oracle (12c or later) where `ORACLE_URL` is
 //! set; skipped where it is not (no Oracle server can be started here, nor under CI): the DDL is
 //! idempotent, `create` returns the generated key and the defaults, every method round-trips,
-//! `create_many` is all or nothing, and a unique clash is an `Integrity` error.
+//! `create_many` is all or nothing, a unique clash is an `Integrity` error, and repositories run
+//! inside the caller's transaction (`in_transaction`): committed together, rolled back together,
+//! a failed write or savepoint undoing only its own part, `get_for_update` locking the row.
 //!
 //! Each test has its own table, so they run in parallel.
 
@@ -47,6 +49,18 @@ pub struct Device {
     #[unique]
     pub serial: String,
     pub owner: i64,
+}
+
+/// For the unit of work: two of them change in one transaction.
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(oracle)]
+#[repository(table = "ro_wallets")]
+pub struct Wallet {
+    #[key]
+    pub id: i64,
+    #[unique]
+    pub owner: String,
+    pub balance: i64,
 }
 
 fn account(login: &str) -> NewAccount {
@@ -143,4 +157,102 @@ async fn create_many_is_all_or_nothing_and_a_clash_is_integrity() -> dbkit::Resu
     assert_eq!(devices.count().await?, 2001);
     assert!(devices.delete(first.id).await?);
     db.drop_table::<Device>().await
+}
+
+#[tokio::test]
+async fn repositories_run_inside_the_callers_transaction() -> dbkit::Result<()> {
+    let Some(db) = connect(Backend::Oracle).await else { return Ok(()) };
+    db.drop_table::<Wallet>().await?;
+    db.create_table::<Wallet>().await?;
+    let wallets = WalletRepository::new(&db);
+    let wallet = |id: i64, owner: &str, balance: i64| NewWallet { id, owner: owner.into(), balance };
+    wallets.create_many(&[wallet(1, "a", 100), wallet(2, "b", 0)]).await?;
+    let balance = async |id| wallets.get(id).await.map(|w| w.expect("exists").balance);
+
+    // A transfer: locked reads, two updates, one COMMIT.
+    db.transaction(async |tx| {
+        let a = wallets.in_transaction(tx).get_for_update(1).await?.expect("exists");
+        let b = wallets.in_transaction(tx).get_for_update(2).await?.expect("exists");
+        wallets
+            .in_transaction(tx)
+            .update(1, &WalletPatch { balance: Some(a.balance - 30), ..Default::default() })
+            .await?;
+        wallets
+            .in_transaction(tx)
+            .update(2, &WalletPatch { balance: Some(b.balance + 30), ..Default::default() })
+            .await?;
+        Ok(())
+    })
+    .await?;
+    assert_eq!((balance(1).await?, balance(2).await?), (70, 30));
+
+    // A lock held by the transaction: a second transaction's locking read waits for its COMMIT.
+    let (locked, release) = (tokio::sync::oneshot::channel::<()>(), tokio::sync::oneshot::channel::<()>());
+    let (locked_tx, locked_rx) = locked;
+    let (release_tx, release_rx) = release;
+    let holder = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let wallets = WalletRepository::new(&db);
+            db.transaction(async move |tx| {
+                wallets.in_transaction(tx).get_for_update(1).await?;
+                locked_tx.send(()).unwrap();
+                release_rx.await.unwrap();
+                wallets.in_transaction(tx).update(1, &WalletPatch { balance: Some(0), ..Default::default() }).await?;
+                Ok(())
+            })
+            .await
+        })
+    };
+    locked_rx.await.unwrap();
+    let waiter = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let wallets = WalletRepository::new(&db);
+            db.transaction(async move |tx| {
+                Ok(wallets.in_transaction(tx).get_for_update(1).await?.expect("exists").balance)
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!waiter.is_finished(), "the locking read did not wait for the lock");
+    release_tx.send(()).unwrap();
+    holder.await.unwrap()?;
+    assert_eq!(waiter.await.unwrap()?, 0, "the locking read saw the holder's committed write");
+
+    // An error from the closure undoes every write of the unit.
+    let error = db
+        .transaction(async |tx| {
+            wallets.in_transaction(tx).create(&wallet(3, "c", 5)).await?;
+            wallets.in_transaction(tx).update(2, &WalletPatch { balance: Some(999), ..Default::default() }).await?;
+            wallets.in_transaction(tx).create(&wallet(4, "a", 0)).await?; // "a" is taken
+            Ok(())
+        })
+        .await
+        .expect_err("a unique clash");
+    assert_eq!(error.category(), ErrorCategory::Integrity, "{error}");
+    assert_eq!((wallets.count().await?, balance(2).await?), (2, 30));
+
+    // A failed write, or a failed savepoint, undoes only its own part; the unit goes on.
+    db.transaction(async |tx| {
+        wallets.in_transaction(tx).create(&wallet(5, "e", 1)).await?;
+        let clash = wallets.in_transaction(tx).create_many(&[wallet(6, "f", 1), wallet(7, "e", 1)]).await;
+        assert_eq!(clash.expect_err("a unique clash").category(), ErrorCategory::Integrity);
+        let failed = tx
+            .savepoint(async |sp| {
+                wallets.in_transaction(sp).create(&wallet(8, "h", 1)).await?;
+                wallets.in_transaction(sp).create(&wallet(9, "e", 1)).await?; // "e" is taken
+                Ok(())
+            })
+            .await;
+        assert!(failed.is_err());
+        wallets.in_transaction(tx).create(&wallet(10, "j", 1)).await?;
+        Ok(())
+    })
+    .await?;
+    for (id, kept) in [(5, true), (6, false), (7, false), (8, false), (9, false), (10, true)] {
+        assert_eq!(wallets.get(id).await?.is_some(), kept, "wallet {id}");
+    }
+    db.drop_table::<Wallet>().await
 }

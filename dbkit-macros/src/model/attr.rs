@@ -96,10 +96,9 @@ impl Backend {
     }
 
     /// Whether `Database::transaction` runs its transactions, so the repository gets a view on
-    /// the caller's transaction (`in_transaction`): the SQL backends on sqlx. ClickHouse has none;
-    /// Oracle's are still to come.
+    /// the caller's transaction (`in_transaction`): every backend but ClickHouse, which has none.
     pub(crate) fn runs_transactions(self) -> bool {
-        self.shares_models()
+        self != Backend::ClickHouse
     }
 
     /// Whether single rows are written and changed: `create`, `update`, `delete` and `XPatch`.

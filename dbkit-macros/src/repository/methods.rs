@@ -205,7 +205,7 @@ impl Methods<'_> {
             name: syn::parse_quote!(get_for_update),
             doc: format!(
                 "The `{model}` whose `{}` is `key`, if any, locking its row until the transaction ends \
-                 (`SELECT … FOR UPDATE` on PostgreSQL and MySQL/MariaDB). On SQLite it is a plain read: \
+                 (`SELECT … FOR UPDATE` on PostgreSQL, MySQL/MariaDB and Oracle). On SQLite it is a plain read: \
                  SQLite has no row locks and serializes writers on the whole database; a transaction \
                  that read a row another has since changed fails at its first write with a retryable \
                  busy error, and `Database::transaction_with` runs it again.",

@@ -166,7 +166,7 @@ pub(crate) struct InFlight {
 
 impl InFlight {
     /// The error to give instead of committing, once a force drain has fired; `None` before.
-    #[cfg(feature = "_sql")]
+    #[cfg(feature = "_transactions")]
     pub(crate) fn refuse_commit(&self) -> Option<Error> {
         self.tracker.is_cancelled().then(|| self.tracker.unavailable(DatabaseState::Closed))
     }

@@ -3,8 +3,9 @@
 //! The crate blocks, so each attempt takes an `OracleSession` from `__call.oracle()` and runs one
 //! closure on the blocking pool. The closure owns what it binds (the method's arguments are
 //! cloned into it) and calls the helpers of `::dbkit::__private::oracle_row`, which bind and read
-//! each Rust type (`OracleColumn`). Every write runs in `oracle_row::transaction`: the connection
-//! never autocommits, so a write commits when it succeeded and rolls back when it failed.
+//! each Rust type (`OracleColumn`). Every write runs in `oracle_row::write`: the connection
+//! never autocommits, so a write commits when it succeeded and rolls back when it failed; in the
+//! caller's transaction (`in_transaction`) it runs in a savepoint and commits nothing.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -55,15 +56,14 @@ impl<'a> OracleProvider<'a> {
         }
     }
 
-    /// A write: `body` runs in a transaction on `__conn`, committed when it returns `Ok`.
+    /// A write: `body` runs on `__conn` all or nothing — in a transaction committed when it
+    /// returns `Ok`, or, in the caller's transaction, in a savepoint (`oracle_row::write`).
     fn write(&self, setup: TokenStream, body: TokenStream) -> TokenStream {
         let p = &self.p;
         quote! {
             #setup
             let __session = __call.oracle().await?;
-            #p::oracle_row::transaction_outcome(
-                __session.run(move |__conn| #p::oracle_row::transaction(__conn, |__conn| { #body })).await,
-            )
+            #p::oracle_row::transaction_outcome(#p::oracle_row::write(&__session, move |__conn| { #body }).await)
         }
     }
 
@@ -111,6 +111,18 @@ impl Provider for OracleProvider<'_> {
     fn get(&self) -> TokenStream {
         let owned = owned(self.key(), &format_ident!("key"));
         self.read(quote!(let __key = #owned;), self.select_by_key(quote!(&__key)))
+    }
+
+    /// `SELECT … FOR UPDATE`: the row stays locked until the caller's transaction ends.
+    fn get_for_update(&self) -> TokenStream {
+        let p = &self.p;
+        let sql = format!("{} FOR UPDATE", self.statements.select_by_key);
+        let owned = owned(self.key(), &format_ident!("key"));
+        let bound = self.bind(self.key(), quote!(&__key));
+        self.read(
+            quote!(let __key = #owned;),
+            quote!(#p::oracle_row::query_optional(__conn, #sql, &[#bound], __decode)),
+        )
     }
 
     fn get_by(&self, field: &Field<'_>, index: usize) -> TokenStream {

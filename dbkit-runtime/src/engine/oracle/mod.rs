@@ -8,7 +8,7 @@
 
 pub mod row;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oracle::pool::{CloseMode, GetMode, Pool, PoolBuilder};
@@ -84,17 +84,21 @@ pub(crate) async fn close(pool: &Pool) {
     }
 }
 
-/// An Oracle connection in use, from [`Database::oracle`]: counted as in flight until dropped.
+/// An Oracle connection in use, from [`Database::oracle`] (or, inside a unit of work,
+/// `DatabaseTransaction::oracle`): counted as in flight until dropped.
 ///
 /// The driver blocks, so work runs through [`OracleSession::run`] on tokio's blocking pool.
 ///
 /// *Feature `oracle`.*
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OracleSession {
     conn: Arc<oracle::Connection>,
     /// Shared with every running [`OracleSession::run`]: a blocking call keeps the session counted
     /// until it returns, even if the task awaiting it was cancelled (the thread cannot be).
     in_flight: Arc<InFlight>,
+    /// In a transaction: the rollbacks to savepoints whose work was abandoned (its future dropped),
+    /// sent before the transaction's next statement. `None` for a session of its own.
+    queued: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl OracleSession {
@@ -104,12 +108,112 @@ impl OracleSession {
         T: Send + 'static,
         F: FnOnce(&oracle::Connection) -> oracle::Result<T> + Send + 'static,
     {
-        let (conn, in_flight) = (Arc::clone(&self.conn), Arc::clone(&self.in_flight));
+        let (conn, in_flight, queued) = (Arc::clone(&self.conn), Arc::clone(&self.in_flight), self.queued.clone());
         blocking(move || {
             let _in_flight = in_flight;
+            if let Some(queued) = queued {
+                let statements = std::mem::take(&mut *queued.lock().expect("queue poisoned"));
+                for sql in statements {
+                    conn.execute(&sql, &[])?;
+                }
+            }
             Ok(f(&conn)?)
         })
         .await
+    }
+
+    /// Whether the session is a unit of work's transaction (whose writes it must not commit).
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.queued.is_some()
+    }
+}
+
+/// The Oracle side of a [`DatabaseTransaction`](crate::DatabaseTransaction): a session held for the
+/// whole transaction. Oracle begins a transaction with the first statement that changes data, and
+/// the connection never autocommits, so nothing is sent to begin; `COMMIT` or `ROLLBACK` ends it.
+pub(crate) struct OracleTransaction {
+    session: OracleSession,
+    /// Savepoints open, named `dbkit_1`, `dbkit_2`, … by depth.
+    savepoints: u32,
+    /// Whether `COMMIT` or `ROLLBACK` was sent.
+    ended: bool,
+}
+
+impl OracleTransaction {
+    pub(crate) async fn begin(db: &Database) -> Result<Self> {
+        let mut session = db.oracle().await?;
+        session.queued = Some(Arc::default());
+        Ok(OracleTransaction { session, savepoints: 0, ended: false })
+    }
+
+    /// The transaction's session, for one statement (or raw work) in it.
+    pub(crate) fn session(&self) -> OracleSession {
+        self.session.clone()
+    }
+
+    /// Commits; after a force drain has started, rolls back instead and returns
+    /// [`Error::Unavailable`], as `Transaction::commit` does.
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        self.ended = true;
+        if let Some(refused) = self.session.in_flight.refuse_commit() {
+            if let Err(error) = self.session.run(|conn| conn.rollback()).await {
+                tracing::debug!(%error, "rollback after a force drain failed");
+            }
+            return Err(refused);
+        }
+        self.session.run(|conn| conn.commit()).await
+    }
+
+    pub(crate) async fn rollback(mut self) -> Result<()> {
+        self.ended = true;
+        self.session.run(|conn| conn.rollback()).await
+    }
+
+    pub(crate) async fn begin_savepoint(&mut self) -> Result<()> {
+        let sql = format!("SAVEPOINT dbkit_{}", self.savepoints + 1);
+        self.session.run(move |conn| conn.execute(&sql, &[]).map(drop)).await?;
+        self.savepoints += 1;
+        Ok(())
+    }
+
+    /// Rolls back to the innermost savepoint unless `keep`. Oracle has no `RELEASE SAVEPOINT`: a
+    /// kept savepoint's writes are simply part of the transaction, and its name is reused.
+    pub(crate) async fn end_savepoint(&mut self, keep: bool) -> Result<()> {
+        let depth = self.savepoints;
+        self.savepoints -= 1;
+        if !keep {
+            let sql = format!("ROLLBACK TO SAVEPOINT dbkit_{depth}");
+            self.session.run(move |conn| conn.execute(&sql, &[]).map(drop)).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues the rollback to the innermost savepoint, sent before the next statement (or the
+    /// `COMMIT`): the savepoint's closure was dropped where it stood.
+    pub(crate) fn start_savepoint_rollback(&mut self) {
+        let depth = self.savepoints;
+        self.savepoints -= 1;
+        let queued = self.session.queued.as_ref().expect("a transaction's session");
+        queued.lock().expect("queue poisoned").push(format!("ROLLBACK TO SAVEPOINT dbkit_{depth}"));
+    }
+}
+
+impl Drop for OracleTransaction {
+    /// Dropped open (its unit of work cancelled, or a panic): roll back on the blocking pool rather
+    /// than leave it to the pool's release of the connection, so the row locks go at once.
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let session = self.session.clone();
+            runtime.spawn_blocking(move || {
+                let _in_flight = session.in_flight;
+                if let Err(error) = session.conn.rollback() {
+                    tracing::debug!(%error, "rollback of an abandoned Oracle transaction failed");
+                }
+            });
+        }
     }
 }
 
@@ -130,7 +234,7 @@ impl Database {
         let in_flight = self.tracker().enter(self.name())?;
         let pool = pool.clone();
         let conn = blocking(move || Ok(pool.get()?)).await?;
-        Ok(OracleSession { conn: Arc::new(conn), in_flight: Arc::new(in_flight) })
+        Ok(OracleSession { conn: Arc::new(conn), in_flight: Arc::new(in_flight), queued: None })
     }
 }
 

@@ -8,6 +8,7 @@
 use oracle::sql_type::{FromSql, ToSql, ToSqlNull};
 use oracle::{Connection, ErrorKind, Row};
 
+use super::OracleSession;
 use crate::operation::Failure;
 
 /// A Rust type dbkit stores in an Oracle column: the value the `oracle` crate binds and reads for
@@ -201,7 +202,32 @@ pub fn transaction<T>(
     }
 }
 
-/// The [`Failure`] of what [`transaction`] returned through `OracleSession::run`.
+/// A generated write: `f` on `session`'s connection, all or nothing. On a session of its own it
+/// runs in a [`transaction`], committed when it returns `Ok`; in a unit of work's transaction it
+/// runs in a savepoint that is rolled back to when it fails, and nothing is committed.
+pub async fn write<T, F>(session: &OracleSession, f: F) -> crate::Result<Result<T, oracle::Error>>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> oracle::Result<T> + Send + 'static,
+{
+    if !session.in_transaction() {
+        return session.run(move |conn| transaction(conn, f)).await;
+    }
+    session
+        .run(move |conn| {
+            conn.execute("SAVEPOINT dbkit_write", &[])?;
+            match f(conn) {
+                Ok(value) => Ok(Ok(value)),
+                Err(e) => {
+                    conn.execute("ROLLBACK TO SAVEPOINT dbkit_write", &[])?;
+                    Ok(Err(e))
+                }
+            }
+        })
+        .await
+}
+
+/// The [`Failure`] of what [`transaction`] or [`write`] returned through `OracleSession::run`.
 pub fn transaction_outcome<T>(outcome: crate::Result<Result<T, oracle::Error>>) -> Result<T, Failure> {
     match outcome {
         Ok(Ok(value)) => Ok(value),

@@ -1,0 +1,276 @@
+//! The transaction of a unit of work, whatever the backend: [`DatabaseTransaction`], which
+//! [`Database::transaction`](crate::Database::transaction) and
+//! [`Database::transaction_with`](crate::Database::transaction_with) hand to their closure and
+//! generated repositories run on (`repo.in_transaction(tx)`).
+//!
+//! *Features `sqlite`, `postgres`, `mysql`, `oracle`.*
+
+use std::fmt;
+
+#[cfg(feature = "oracle")]
+use crate::engine::oracle::{OracleSession, OracleTransaction};
+#[cfg(feature = "_sql")]
+use crate::session::{SqlDriver, Transaction};
+use crate::{Backend, Database, Error, Result};
+
+/// A transaction on a database of any backend with transactions (SQLite, PostgreSQL, MySQL,
+/// Oracle), from [`Database::transaction`] and [`Database::transaction_with`], which commit or
+/// roll it back.
+///
+/// The closure given to them does not name the driver, so the same code runs on whichever
+/// backend the database is. Raw SQL runs on the transaction through
+/// [`sqlx`](DatabaseTransaction::sqlx) (or `oracle`), for code that knows its backend. Counted
+/// as one session in flight, as a [`Transaction`](crate::Transaction) is.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+/// use dbkit_runtime::Database;
+///
+/// let db = Database::connect("sqlite::memory:").await?;
+/// let n = db
+///     .transaction(async |tx| {
+///         let conn = tx.sqlx::<sqlx::Sqlite>()?;
+///         sqlx::query("CREATE TABLE t (n INTEGER)").execute(&mut *conn).await?;
+///         sqlx::query("INSERT INTO t VALUES (41)").execute(&mut *conn).await?;
+///         Ok(sqlx::query_scalar::<_, i64>("SELECT n + 1 FROM t").fetch_one(&mut *conn).await?)
+///     })
+///     .await?;
+/// assert_eq!(n, 42);
+/// # Ok(()) }
+/// ```
+pub struct DatabaseTransaction {
+    pub(crate) inner: AnyTransaction,
+    /// The database's name, for errors.
+    database: Database,
+}
+
+/// `$body` with `$tx` bound to the driver's transaction inside `$inner` (an `AnyTransaction`, by
+/// value or by reference), and `$oracle` for Oracle's: the one `match` over the drivers that
+/// every method below shares.
+macro_rules! on_driver {
+    ($inner:expr, $tx:ident => $body:expr, $oracle:ident => $oracle_body:expr) => {
+        match $inner {
+            #[cfg(feature = "sqlite")]
+            AnyTransaction::Sqlite($tx) => $body,
+            #[cfg(feature = "postgres")]
+            AnyTransaction::Postgres($tx) => $body,
+            #[cfg(feature = "mysql")]
+            AnyTransaction::MySql($tx) => $body,
+            #[cfg(feature = "oracle")]
+            AnyTransaction::Oracle($oracle) => $oracle_body,
+        }
+    };
+}
+
+pub(crate) enum AnyTransaction {
+    #[cfg(feature = "sqlite")]
+    Sqlite(Transaction<sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(Transaction<sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(Transaction<sqlx::MySql>),
+    #[cfg(feature = "oracle")]
+    Oracle(OracleTransaction),
+}
+
+impl DatabaseTransaction {
+    /// Begins a transaction on `db`, in its backend's driver.
+    pub(crate) async fn begin(db: &Database) -> Result<DatabaseTransaction> {
+        let inner = match db.backend() {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => AnyTransaction::Sqlite(db.begin().await?),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => AnyTransaction::Postgres(db.begin().await?),
+            #[cfg(feature = "mysql")]
+            Backend::MySql => AnyTransaction::MySql(db.begin().await?),
+            #[cfg(feature = "oracle")]
+            Backend::Oracle => AnyTransaction::Oracle(OracleTransaction::begin(db).await?),
+            backend => {
+                return Err(Error::TransactionsUnsupported { backend, database: db.name().to_owned() });
+            }
+        };
+        Ok(DatabaseTransaction { inner, database: db.clone() })
+    }
+
+    /// The backend of the database the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        self.database.backend()
+    }
+
+    /// The database the transaction runs on.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    /// [`Error::BackendMismatch`] for `what`, asked of this transaction but meant for `expected`.
+    pub(crate) fn mismatch(&self, what: &'static str, expected: Backend) -> Error {
+        Error::BackendMismatch {
+            what,
+            expected: vec![expected],
+            actual: self.backend(),
+            database: self.database.name().to_owned(),
+        }
+    }
+
+    /// The transaction's connection as the `DB` driver's, for raw sqlx: `&mut *conn` is an
+    /// executor. Fails with [`Error::BackendMismatch`] when the database is not a `DB` one.
+    ///
+    /// *Features `sqlite`, `postgres`, `mysql`.*
+    #[cfg(feature = "_sql")]
+    pub fn sqlx<DB: SqlDriver>(&mut self) -> Result<&mut DB::Connection> {
+        if DB::of_ref(self).is_none() {
+            return Err(self.mismatch("a sqlx transaction", DB::BACKEND));
+        }
+        Ok(&mut **DB::of(self).expect("checked above"))
+    }
+
+    /// The transaction's Oracle connection, for raw statements: what
+    /// [`OracleSession::run`] runs is part of the transaction (do not commit in it). Fails with
+    /// [`Error::BackendMismatch`] when the database is not an Oracle one.
+    ///
+    /// *Feature `oracle`.*
+    #[cfg(feature = "oracle")]
+    pub fn oracle(&self) -> Result<OracleSession> {
+        #[allow(irrefutable_let_patterns)] // the only variant when no sqlx backend is enabled
+        let AnyTransaction::Oracle(tx) = &self.inner else {
+            return Err(self.mismatch("an Oracle transaction", Backend::Oracle));
+        };
+        Ok(tx.session())
+    }
+
+    /// Runs `f` in a savepoint of this transaction: when it returns `Err`, what it wrote is
+    /// undone and the transaction goes on; when it returns `Ok`, its writes stay part of the
+    /// transaction (and are committed or rolled back with it). Savepoints nest.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use dbkit_runtime::Database;
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// db.transaction(async |tx| {
+    ///     sqlx::query("CREATE TABLE t (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+    ///     let failed = tx
+    ///         .savepoint(async |sp| {
+    ///             sqlx::query("INSERT INTO t VALUES (1)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
+    ///             sqlx::query("INSERT INTO missing VALUES (2)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
+    ///             Ok(())
+    ///         })
+    ///         .await;
+    ///     assert!(failed.is_err());
+    ///     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?;
+    ///     assert_eq!(n, 0, "the savepoint's insert was undone; the table, created before it, stays");
+    ///     Ok(())
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn savepoint<T>(&mut self, f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>) -> Result<T> {
+        self.begin_savepoint().await?;
+        // Dropped before `f` ends (its future cancelled, or a panic): the rollback to the savepoint
+        // is queued, as sqlx does for a dropped transaction, so the transaction's own COMMIT is
+        // not taken for a savepoint's RELEASE.
+        let mut open = OpenSavepoint { tx: self, open: true };
+        let outcome = f(&mut *open.tx).await;
+        open.open = false;
+        let tx = &mut *open.tx;
+        match outcome {
+            Ok(value) => {
+                tx.end_savepoint(true).await?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = tx.end_savepoint(false).await {
+                    tracing::warn!(database = %tx.database.name(), error = %rollback, "rollback to savepoint failed");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Queues the rollback to the innermost savepoint (see [`savepoint`](Self::savepoint)): it is
+    /// sent before the transaction's next statement.
+    fn start_savepoint_rollback(&mut self) {
+        on_driver!(&mut self.inner, tx => start_rollback(tx), oracle => oracle.start_savepoint_rollback())
+    }
+
+    async fn begin_savepoint(&mut self) -> Result<()> {
+        on_driver!(&mut self.inner, tx => begin_savepoint(tx).await, oracle => oracle.begin_savepoint().await)
+    }
+
+    /// Releases the innermost savepoint (`keep`) or rolls back to it.
+    async fn end_savepoint(&mut self, keep: bool) -> Result<()> {
+        on_driver!(&mut self.inner, tx => end_savepoint(tx, keep).await, oracle => oracle.end_savepoint(keep).await)
+    }
+
+    /// Commits; see [`Transaction::commit`](crate::Transaction::commit).
+    pub(crate) async fn commit(self) -> Result<()> {
+        on_driver!(self.inner, tx => tx.commit().await, oracle => oracle.commit().await)
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(self) -> Result<()> {
+        on_driver!(self.inner, tx => tx.rollback().await, oracle => oracle.rollback().await)
+    }
+}
+
+impl fmt::Debug for DatabaseTransaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseTransaction")
+            .field("database", &self.database.name())
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A savepoint [`DatabaseTransaction::savepoint`] has open while its closure runs.
+struct OpenSavepoint<'t> {
+    tx: &'t mut DatabaseTransaction,
+    open: bool,
+}
+
+impl Drop for OpenSavepoint<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.tx.start_savepoint_rollback();
+        }
+    }
+}
+
+/// A savepoint on `tx`'s connection: sqlx's transaction manager counts the depth, so
+/// `SAVEPOINT`s nest, as the savepoints of generated writes inside the transaction do.
+#[cfg(feature = "_sql")]
+async fn begin_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>) -> Result<()> {
+    Ok(<DB::TransactionManager as sqlx_core::transaction::TransactionManager>::begin(&mut **tx, None).await?)
+}
+
+#[cfg(feature = "_sql")]
+fn start_rollback<DB: SqlDriver>(tx: &mut Transaction<DB>) {
+    <DB::TransactionManager as sqlx_core::transaction::TransactionManager>::start_rollback(&mut **tx);
+}
+
+#[cfg(feature = "_sql")]
+async fn end_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>, keep: bool) -> Result<()> {
+    type Manager<DB> = <DB as sqlx::Database>::TransactionManager;
+    if keep {
+        Ok(<Manager<DB> as sqlx_core::transaction::TransactionManager>::commit(&mut **tx).await?)
+    } else {
+        Ok(<Manager<DB> as sqlx_core::transaction::TransactionManager>::rollback(&mut **tx).await?)
+    }
+}
+
+/// The caller's transaction, lent by a generated call in a unit of work
+/// (`repo.in_transaction(tx)`) to one statement at a time.
+pub(crate) type Slot<'a> = std::sync::Mutex<Option<&'a mut DatabaseTransaction>>;
+
+/// The Oracle session of the transaction in `slot`, for one statement of a generated call; fails
+/// when it is a transaction of another backend.
+#[cfg(feature = "oracle")]
+pub(crate) fn lend_oracle(slot: &Slot<'_>) -> Result<OracleSession> {
+    let slot = slot.lock().expect("transaction slot poisoned");
+    let tx = slot.as_deref().expect("one statement at a time");
+    #[allow(irrefutable_let_patterns)] // the only variant when no sqlx backend is enabled
+    let AnyTransaction::Oracle(oracle) = &tx.inner else {
+        return Err(tx.mismatch("the repository", Backend::Oracle));
+    };
+    Ok(oracle.session())
+}
