@@ -1,5 +1,5 @@
 //! Connection and pool configuration: [`DatabaseConfig`], built from a URL, from fields, or from the
-//! environment (see [`env`]).
+//! environment (see [`env`](mod@env)).
 //!
 //! A password is held apart from the URL, as a [`SecretString`], from the moment a configuration is
 //! built: `Debug`, [`DatabaseConfig::redacted_url`], logs and errors show `***` in its place.
