@@ -245,9 +245,18 @@ impl Provider for SqlProvider<'_> {
             }
         });
         let (head, where_) = (&st.update_head, &st.update_where);
+        // Room for the longest statement (every field set, placeholders of up to 5 characters), so
+        // that building it is one allocation, not one per doubling.
+        let returning = if self.dialect.has_returning() { st.update_returning.len() } else { 0 };
+        let capacity = head.len()
+            + st.update_sets.iter().map(|set| set.len() + ", ".len() + 5).sum::<usize>()
+            + where_.len()
+            + 5
+            + returning;
         // `AssertSqlSafe`: as in `create_many`, only compile-time fragments and placeholders.
         let build = quote! {
-            let mut __sql = ::std::string::String::from(#head);
+            let mut __sql = ::std::string::String::with_capacity(#capacity);
+            __sql.push_str(#head);
             let mut __arguments = <<#db as #sqlx::Database>::Arguments as ::core::default::Default>::default();
             #(#sets)*
             __sql.push_str(#where_);
