@@ -121,6 +121,38 @@ fn mysql_statements() {
     assert_eq!(st.list, format!("SELECT {columns} FROM `users` ORDER BY `id` LIMIT ? OFFSET ?"));
 }
 
+/// `on_update` columns: set after the patch's columns, at the column's precision on MySQL; not a
+/// patch field.
+#[test]
+fn on_update_columns_follow_the_patch_columns() {
+    let model = |backend: &str| -> syn::DeriveInput {
+        let backend = syn::Ident::new(backend, proc_macro2::Span::call_site());
+        syn::parse_quote! {
+            #[database(#backend)]
+            #[repository(table = "users")]
+            pub struct User {
+                #[key(auto)]
+                pub id: i64,
+                pub name: String,
+                #[column(default = "CURRENT_TIMESTAMP", on_update = "CURRENT_TIMESTAMP")]
+                pub updated_at: chrono::DateTime<chrono::Utc>,
+                #[column(on_update = "revision + 1")]
+                pub revision: i64,
+            }
+        }
+    };
+    let st = statements(model("sqlite"));
+    assert_eq!(st.update_sets, [r#""name" = "#]);
+    assert_eq!(st.update_where, r#", "updated_at" = CURRENT_TIMESTAMP, "revision" = revision + 1 WHERE "id" = "#);
+    let st = statements(model("postgres"));
+    assert_eq!(st.update_where, r#", "updated_at" = CURRENT_TIMESTAMP, "revision" = revision + 1 WHERE "id" = "#);
+    let st = statements(model("mysql"));
+    assert_eq!(st.update_sets, ["`name` = "]);
+    assert_eq!(st.update_where, ", `updated_at` = CURRENT_TIMESTAMP(6), `revision` = revision + 1 WHERE `id` = ");
+    // `revision` has no default, so a create gives it; `updated_at` is the database's.
+    assert_eq!(st.insert, "INSERT INTO `users` (`name`, `revision`) VALUES (?, ?)");
+}
+
 #[test]
 fn reserved_words_and_raw_identifiers_are_quoted() {
     let input: syn::DeriveInput = syn::parse_quote! {
@@ -269,12 +301,13 @@ fn a_crate_path_replaces_dbkit_everywhere() {
     };
     for mut input in [user("sqlite"), user("mysql"), user("oracle"), event] {
         let backend = input.attrs[0].to_token_stream().to_string();
-        input.attrs.push(syn::parse_quote!(#[repository(crate = "app::db")]));
+        input.attrs.push(syn::parse_quote!(#[repository(crate = "app::db", serde)]));
         let mut out = repository::derive(&input);
         out.extend(crate::query::model_macro(&input));
         let out = out.to_string();
         assert!(!out.contains("compile_error"), "{out}");
         assert!(out.contains("app :: db :: __private"), "{backend}: {out}");
+        assert!(out.contains("\"app::db::__private::serde\""), "{backend}: serde through the path: {out}");
         assert!(!out.contains(":: dbkit ::") && !out.contains("\"::dbkit"), "{backend} names `::dbkit`: {out}");
     }
     // The control: without `crate`, the path is `::dbkit`.

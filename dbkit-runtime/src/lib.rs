@@ -29,13 +29,15 @@ mod database;
 pub mod drain;
 mod engine;
 mod error;
-mod json;
 #[doc(hidden)]
 pub mod exec;
+mod json;
 mod manager;
 mod model;
 mod operation;
 mod page;
+#[doc(hidden)]
+pub mod request_body;
 pub mod retry;
 pub mod schema;
 #[cfg(feature = "_sql")]

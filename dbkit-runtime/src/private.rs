@@ -24,8 +24,9 @@ mod sealed {
     pub trait Sealed {}
 }
 
-// For the serde derives of the rows a ClickHouse repository generates.
-pub use serde;
+// For the serde derives of the rows a ClickHouse repository generates, and of the `NewX` and
+// `XPatch` of a `#[repository(serde)]` model, whose fields read through `request_body`.
+pub use {crate::request_body, serde};
 
 // The sqlx backends: the driver crate, and the row code that binds arguments and decodes columns.
 #[cfg(feature = "_sql")]

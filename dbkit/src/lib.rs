@@ -62,7 +62,8 @@
 //! The derive generates, next to the struct:
 //!
 //! - `NewUser`: the columns to insert (all but a `#[key(auto)]` key and `#[column(default)]` ones);
-//! - `UserPatch`: `Default`, every non-key column as `Option<T>` (`Option<Option<T>>` when nullable);
+//! - `UserPatch`: `Default`, every non-key column as `Option<T>` (`Option<Option<T>>` when nullable)
+//!   except those the database sets on update (`#[column(on_update = "...")]`);
 //! - `UserRepository`: `new(&db)`, `from_manager(&manager)` (the database registered under
 //!   `#[database(backend, name = "...")]`, by default the backend's name; see
 //!   [several backends](#one-model-several-backends)), `with_options`, and the
@@ -96,6 +97,67 @@
 //!   rows the `INSERT`s affected. On ClickHouse it is the rows sent, in `INSERT`s of 100 000 rows
 //!   that are each atomic but not together: on an error the call fails and the earlier `INSERT`s
 //!   stay written (see [ClickHouse](#clickhouse)).
+//!
+//! ## Request bodies, and columns the database keeps
+//!
+//! `#[repository(serde)]` makes `NewX` and `XPatch` an API's request bodies, so a handler needs no
+//! `UserCreate`/`UserUpdate` of its own. `NewX` serializes and deserializes as serde's derives do.
+//! `XPatch` reads a body with the meaning of Pydantic's `exclude_unset`: a field left out is not
+//! set (`None`), `null` sets a nullable column to NULL (`Some(None)`), and `null` on a NOT NULL
+//! column is an error naming the field rather than a silent "leave it"; it serializes back to the
+//! same body. Both refuse an unknown field (a misspelt one is an error, not a change lost), and a
+//! value of the wrong type is an error naming its field. The JSON names are the Rust field names.
+//!
+//! `#[column(on_update = "...")]` names the SQL expression the database sets a column to on every
+//! generated `update` that writes something, in the database's clock: `updated_at` stays right
+//! without any caller setting it. The column is then not in `XPatch` (and, with a `default`, not in
+//! `NewX` either); an empty patch writes nothing, so it leaves the column as it is. On MySQL,
+//! `CURRENT_TIMESTAMP` is written at the column's precision (`CURRENT_TIMESTAMP(6)`); ClickHouse
+//! rows are never updated, so there it is a compile error.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit::Result<()> {
+//! use dbkit::prelude::*;
+//!
+//! #[derive(Debug, Clone, PartialEq, Repository)]
+//! #[database(sqlite)]
+//! #[repository(table = "users", serde)]
+//! pub struct User {
+//!     #[key(auto)]
+//!     pub id: i64,
+//!     #[unique]
+//!     pub username: String,
+//!     pub bio: Option<String>,
+//!     #[column(default = "CURRENT_TIMESTAMP", on_update = "CURRENT_TIMESTAMP")]
+//!     pub updated_at: chrono::DateTime<chrono::Utc>,
+//! }
+//!
+//! let db = Database::connect("sqlite::memory:").await?;
+//! db.create_table::<User>().await?;
+//! let users = UserRepository::new(&db);
+//!
+//! // POST /users
+//! let new: NewUser = serde_json::from_str(r#"{"username": "ada", "bio": "mathematician"}"#).unwrap();
+//! let ada = users.create(&new).await?;
+//!
+//! // PATCH /users/{id}: `bio` is cleared, `username` is left as it is.
+//! let patch: UserPatch = serde_json::from_str(r#"{"bio": null}"#).unwrap();
+//! assert_eq!(patch.bio, Some(None));
+//! assert_eq!(patch.username, None);
+//! let ada = users.update(ada.id, &patch).await?.expect("still there");
+//! assert_eq!((ada.username.as_str(), ada.bio), ("ada", None));
+//!
+//! let error = serde_json::from_str::<UserPatch>(r#"{"username": null}"#).err().unwrap();
+//! assert!(error.to_string().starts_with("field `username` cannot be null"));
+//! let error = serde_json::from_str::<UserPatch>(r#"{"user_name": "x"}"#).err().unwrap();
+//! assert!(error.to_string().starts_with("unknown field `user_name`"));
+//! # Ok(()) }
+//! ```
+//!
+//! Validation (lengths, ranges, formats) is the application's: dbkit checks shape and type only.
+//! Check the deserialized `NewX` or `XPatch` in the handler before calling the repository, or
+//! deserialize into your own type that a validation crate (`validator`, `garde`) checks and convert
+//! it into `NewX` with `From`; the generated fields are public for that.
 //!
 //! Generated code names dbkit as `::dbkit`. A crate that re-exports dbkit for its own users, so
 //! that they need not depend on it, says where with `#[repository(crate = "my_crate::dbkit")]`.
@@ -456,6 +518,12 @@
 #![warn(missing_docs)]
 
 pub use dbkit_macros::{Repository, queries};
+#[cfg(feature = "clickhouse")]
+pub use dbkit_runtime::ClickHouseSession;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql", feature = "oracle"))]
+pub use dbkit_runtime::DatabaseTransaction;
+#[cfg(feature = "oracle")]
+pub use dbkit_runtime::OracleSession;
 /// Per-repository settings of the call path (the retry policy), for `XRepository::with_options`.
 pub use dbkit_runtime::exec::CallOptions;
 pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
@@ -465,16 +533,10 @@ pub use dbkit_runtime::{
     retry,
 };
 pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drain, shutdown};
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql", feature = "oracle"))]
-pub use dbkit_runtime::DatabaseTransaction;
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
-pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
-#[cfg(feature = "clickhouse")]
-pub use dbkit_runtime::ClickHouseSession;
-#[cfg(feature = "oracle")]
-pub use dbkit_runtime::OracleSession;
 #[cfg(feature = "redis")]
 pub use dbkit_runtime::{RedisCache, cache};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
 
 /// The everyday names: `use dbkit::prelude::*;`.
 pub mod prelude {

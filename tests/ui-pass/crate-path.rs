@@ -9,7 +9,7 @@ mod db {
 
 #[derive(Debug, Clone, PartialEq, db::Repository)]
 #[database(sqlite)]
-#[repository(crate = "crate::db")]
+#[repository(crate = "crate::db", serde)]
 pub struct Note {
     #[key(auto)]
     pub id: i64,

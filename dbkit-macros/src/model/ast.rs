@@ -178,9 +178,27 @@ impl<'a> Container<'a> {
         self.fields.iter().filter(|f| !f.is_auto_key() && f.attrs.column.default.is_none())
     }
 
-    /// The columns `XPatch` carries: every field but the key.
+    /// The columns `XPatch` carries: every field but the key and those the database sets on update
+    /// (`#[column(on_update = ...)]`).
     pub(crate) fn patch_fields(&self) -> impl Iterator<Item = &Field<'a>> {
-        self.fields.iter().filter(|f| !f.is_key())
+        self.fields.iter().filter(|f| !f.is_key() && f.attrs.column.on_update.is_none())
+    }
+
+    /// `, "column" = expression` for every `#[column(on_update = ...)]`, in field order: what a
+    /// generated `update` appends to the columns the patch sets. `quote` quotes a column name;
+    /// `expression` is the backend's spelling of the field's expression.
+    pub(crate) fn on_update_sets(
+        &self,
+        quote: impl Fn(&str) -> String,
+        expression: impl Fn(&Field<'a>, &str) -> String,
+    ) -> String {
+        self.fields
+            .iter()
+            .filter_map(|f| {
+                let on_update = f.attrs.column.on_update.as_ref()?;
+                Some(format!(", {} = {}", quote(&f.column()), expression(f, &on_update.value)))
+            })
+            .collect()
     }
 
     pub(crate) fn unique_fields(&self) -> impl Iterator<Item = &Field<'a>> {

@@ -117,6 +117,8 @@ pub(crate) struct Container {
     pub(crate) table: Option<Located<String>>,
     /// `#[repository(crate = "...")]`: the path generated code names the facade by.
     pub(crate) krate: Option<Located<syn::Path>>,
+    /// `#[repository(serde)]`: `NewX` and `XPatch` implement serde's traits; the tokens are `serde`.
+    pub(crate) serde: Option<TokenStream>,
 }
 
 /// `#[database(backend, …, name = "...")]`: one backend, or several SQL ones.
@@ -142,6 +144,8 @@ pub(crate) struct ColumnAttr {
     pub(crate) name: Option<Located<String>>,
     pub(crate) default: Option<Located<String>>,
     pub(crate) sql_type: Option<Located<String>>,
+    /// `on_update = "..."`: the SQL expression every generated `update` sets the column to.
+    pub(crate) on_update: Option<Located<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +161,8 @@ const FIELD_ATTRS: [&str; 3] = ["key", "unique", "column"];
 
 impl Container {
     pub(crate) fn from_ast(cx: &Ctxt, input: &syn::DeriveInput) -> Container {
-        let mut container = Container { database: None, database_written: false, table: None, krate: None };
+        let mut container =
+            Container { database: None, database_written: false, table: None, krate: None, serde: None };
         for attr in &input.attrs {
             let path = attr.path();
             if path.is_ident("database") {
@@ -284,8 +289,18 @@ fn parse_repository(cx: &Ctxt, attr: &syn::Attribute, container: &mut Container)
                 }
             }
             Ok(())
+        } else if meta.path.is_ident("serde") {
+            if container.serde.is_some() {
+                cx.error_spanned_by(&meta.path, "duplicate `serde` in `#[repository]`: keep one");
+            }
+            container.serde = Some(meta.path.to_token_stream());
+            if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                cx.error_spanned_by(&meta.path, "`serde` takes no value: write `#[repository(serde)]`");
+                return skip_value(&meta);
+            }
+            Ok(())
         } else {
-            unknown_key(cx, &meta, "repository", &["table", "crate"])
+            unknown_key(cx, &meta, "repository", &["table", "crate", "serde"])
         }
     });
     if let Err(error) = parsed {
@@ -358,11 +373,11 @@ fn parse_key(cx: &Ctxt, attr: &syn::Attribute, key: &mut Option<Located<KeyKind>
 }
 
 fn parse_column(cx: &Ctxt, attr: &syn::Attribute, column: &mut ColumnAttr) {
-    const KEYS: [&str; 3] = ["name", "default", "sql_type"];
+    const KEYS: [&str; 4] = ["name", "default", "sql_type", "on_update"];
     if !matches!(&attr.meta, syn::Meta::List(list) if !list.tokens.is_empty()) {
         cx.error_spanned_by(
             attr,
-            "`#[column]` needs at least one of `name`, `default`, `sql_type`: for example `#[column(name = \"signup_source\")]`",
+            "`#[column]` needs at least one of `name`, `default`, `sql_type`, `on_update`: for example `#[column(name = \"signup_source\")]`",
         );
         return;
     }
@@ -373,6 +388,8 @@ fn parse_column(cx: &Ctxt, attr: &syn::Attribute, column: &mut ColumnAttr) {
             set_string(cx, &meta, "column", &mut column.default)
         } else if meta.path.is_ident("sql_type") {
             set_string(cx, &meta, "column", &mut column.sql_type)
+        } else if meta.path.is_ident("on_update") {
+            set_string(cx, &meta, "column", &mut column.on_update)
         } else {
             unknown_key(cx, &meta, "column", &KEYS)
         }

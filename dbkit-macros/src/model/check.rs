@@ -18,6 +18,7 @@ pub(super) fn check(cx: &Ctxt, cont: &Container<'_>) {
     let generates_keys = cont.backend().is_none_or(Backend::generates_keys);
     for field in &cont.fields {
         check_field(cx, cont.ident, field, generates_keys);
+        check_on_update(cx, cont, field);
     }
     check_column_names(cx, cont);
     check_has_columns(cx, cont);
@@ -79,6 +80,27 @@ fn check_key(cx: &Ctxt, cont: &Container<'_>) {
                 "a second key: `{}` is already the key, and a model has exactly one (composite keys are not supported); make this field `#[unique]` instead",
                 first.ident
             ),
+        );
+    }
+}
+
+/// `#[column(on_update = "...")]`: an expression, on a column a generated `update` can write.
+fn check_on_update(cx: &Ctxt, cont: &Container<'_>, field: &Field<'_>) {
+    let Some(on_update) = &field.attrs.column.on_update else { return };
+    if on_update.value.trim().is_empty() {
+        cx.error_spanned_by(
+            &on_update.tokens,
+            "an empty `on_update`: write the SQL expression the database sets on every update, such as `on_update = \"CURRENT_TIMESTAMP\"`, or remove it",
+        );
+    } else if field.is_key() {
+        cx.error_spanned_by(
+            &on_update.tokens,
+            "`on_update` on the key: `update` never changes the key; remove `on_update`",
+        );
+    } else if cont.backend().is_some_and(|b| !b.updates()) {
+        cx.error_spanned_by(
+            &on_update.tokens,
+            "ClickHouse rows are never updated (the table is append-only), so `on_update` would never apply: remove it; `default = \"now()\"` sets the column when the row is written",
         );
     }
 }

@@ -129,7 +129,7 @@ pub(crate) struct Statements {
     /// `insert` then `RETURNING key INTO :n`, for a `#[key(auto)]`.
     pub(crate) insert_returning_key: Option<String>,
     /// `UPDATE t SET `, then one `"column" = ` per patch field and its `:n`, then `update_where`
-    /// and the key's `:n`.
+    /// (which starts with the `#[column(on_update = ...)]` assignments) and the key's `:n`.
     pub(crate) update_head: String,
     pub(crate) update_sets: Vec<String>,
     pub(crate) update_where: String,
@@ -177,7 +177,7 @@ impl Statements {
             insert,
             update_head: format!("UPDATE {table} SET "),
             update_sets: cont.patch_fields().map(|f| format!("{} = ", quote(&f.column()))).collect(),
-            update_where: format!(" WHERE {key_column} = "),
+            update_where: format!("{} WHERE {key_column} = ", cont.on_update_sets(quote, |_, e| e.to_owned())),
             delete: format!("DELETE FROM {table} WHERE {key_column} = :1"),
         }
     }
@@ -286,6 +286,23 @@ mod tests {
             st.insert_returning_key.as_deref(),
             Some(r#"INSERT INTO "tag" ("name") VALUES (:1) RETURNING "id" INTO :2"#)
         );
+    }
+
+    #[test]
+    fn on_update_columns_follow_the_patch_columns() {
+        let st = statements(syn::parse_quote! {
+            #[database(oracle)]
+            #[repository(table = "wallets")]
+            pub struct Wallet {
+                #[key]
+                pub id: i64,
+                pub owner: String,
+                #[column(on_update = "SYSTIMESTAMP")]
+                pub touched: chrono::DateTime<chrono::Utc>,
+            }
+        });
+        assert_eq!(st.update_sets, [r#""owner" = "#]);
+        assert_eq!(st.update_where, r#", "touched" = SYSTIMESTAMP WHERE "id" = "#);
     }
 
     #[test]

@@ -273,6 +273,12 @@ impl Dialect {
         self.column_type(field.sql_type, indexed).map(str::to_owned).unwrap_or_default()
     }
 
+    /// The expression a `#[column(on_update = "...")]` sets: as written, with `CURRENT_TIMESTAMP`
+    /// at the column's precision on MySQL, as for `DEFAULT`.
+    pub(crate) fn on_update_expression(self, field: &Field<'_>, expression: &str) -> String {
+        self.default_expression(&self.declared_type(field), expression)
+    }
+
     /// The `DEFAULT` expression as written, except that MySQL requires `CURRENT_TIMESTAMP` to
     /// carry the column's fractional-second precision (`DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6)`).
     fn default_expression(self, column_type: &str, expression: &str) -> String {

@@ -24,7 +24,9 @@ pub(crate) struct Statements {
     /// `INSERT INTO t (…) VALUES ` to which `create_many` appends its rows.
     pub(crate) insert_many_head: String,
     /// `UPDATE t SET `, then one `"column" = ` fragment per patch field, then `update_where` and
-    /// the key's placeholder, then `update_returning` where the backend has it.
+    /// the key's placeholder, then `update_returning` where the backend has it. `update_where`
+    /// starts with the `#[column(on_update = ...)]` assignments (`, "updated_at" = CURRENT_TIMESTAMP`):
+    /// an update runs only when the patch sets a field, so one always comes before them.
     pub(crate) update_head: String,
     pub(crate) update_sets: Vec<String>,
     pub(crate) update_where: String,
@@ -79,7 +81,10 @@ impl Statements {
             insert_many_head: format!("INSERT INTO {table} ({insert_columns}) VALUES "),
             update_head: format!("UPDATE {table} SET "),
             update_sets: cont.patch_fields().map(|f| format!("{} = ", q(&f.column()))).collect(),
-            update_where: format!(" WHERE {key_column} = "),
+            update_where: format!(
+                "{} WHERE {key_column} = ",
+                cont.on_update_sets(q, |f, e| dialect.on_update_expression(f, e))
+            ),
             update_returning: returning,
             delete: format!("DELETE FROM {table} WHERE {key_column} = {p1}"),
         }
