@@ -118,7 +118,9 @@ pub enum Error {
     /// [`Database::transaction`](crate::Database::transaction) on a backend whose transactions
     /// dbkit does not run: ClickHouse has none; Oracle's come with the unit-of-work support still
     /// to land.
-    #[error("transactions through `Database::transaction` run on SQLite, PostgreSQL and MySQL; database `{database}` is {backend}")]
+    #[error(
+        "transactions through `Database::transaction` run on SQLite, PostgreSQL and MySQL; database `{database}` is {backend}"
+    )]
     TransactionsUnsupported {
         /// The database's backend.
         backend: Backend,
@@ -203,7 +205,9 @@ pub enum Error {
     /// [`category`](Error::category) is that of `source` (usually
     /// [`Connection`](ErrorCategory::Connection)), but [`is_retryable`](Error::is_retryable) is
     /// `false`. See [`crate::retry`].
-    #[error("the write may or may not have been applied: {source} (the outcome is unknown; check before writing again)")]
+    #[error(
+        "the write may or may not have been applied: {source} (the outcome is unknown; check before writing again)"
+    )]
     OutcomeUnknown {
         /// What cut the call short.
         #[source]

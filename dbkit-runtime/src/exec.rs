@@ -36,6 +36,8 @@
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(feature = "_sql")]
+pub use crate::call_session::{CallSession, CallTransaction, Lent};
 #[cfg(feature = "clickhouse")]
 use crate::engine::clickhouse::ClickHouseSession;
 #[cfg(feature = "oracle")]
@@ -44,8 +46,6 @@ pub use crate::operation::{Failure, OpKind, Operation};
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 #[cfg(feature = "_sql")]
 use crate::session::SqlDriver;
-#[cfg(feature = "_sql")]
-pub use crate::session::{CallSession, CallTransaction, Lent};
 #[cfg(feature = "_transactions")]
 use crate::transaction::{DatabaseTransaction, Slot};
 use crate::{Backend, Database, Error, Result};

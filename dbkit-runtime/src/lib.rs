@@ -23,6 +23,8 @@ pub mod __private;
 mod backend;
 #[cfg(feature = "redis")]
 pub mod cache;
+#[cfg(feature = "_sql")]
+mod call_session;
 pub mod classify;
 pub mod config;
 mod database;

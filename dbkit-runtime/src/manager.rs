@@ -302,8 +302,14 @@ impl fmt::Debug for DatabaseManager {
         let entries = self.entries.read().expect("registry lock poisoned");
         let mut map = f.debug_map();
         for (name, entry) in entries.iter() {
-            map.entry(name, &format_args!("{} ({})", entry.config.redacted_url(),
-                if entry.database.is_some() { "connected" } else { "not connected" }));
+            map.entry(
+                name,
+                &format_args!(
+                    "{} ({})",
+                    entry.config.redacted_url(),
+                    if entry.database.is_some() { "connected" } else { "not connected" }
+                ),
+            );
         }
         map.finish()
     }

@@ -3,13 +3,13 @@
 //! only `::dbkit::__private::…` paths. Not public API: these names change with the macros that
 //! use them, which is why `dbkit` pins this crate to its exact version.
 
+#[cfg(feature = "_transactions")]
+pub use crate::DatabaseTransaction;
 pub use crate::exec::{Call, CallOptions};
 pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
-#[cfg(feature = "_transactions")]
-pub use crate::DatabaseTransaction;
 
 /// What `in_transaction` on a ClickHouse repository asks of its argument, and nothing can
 /// implement (it is sealed): calling it is a compile error that says why.

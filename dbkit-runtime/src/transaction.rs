@@ -5,6 +5,8 @@
 //!
 //! *Features `sqlite`, `postgres`, `mysql`, `oracle`.*
 
+#[cfg(feature = "_sql")]
+use std::any::Any;
 use std::fmt;
 
 #[cfg(feature = "oracle")]
@@ -118,10 +120,25 @@ impl DatabaseTransaction {
     /// *Features `sqlite`, `postgres`, `mysql`.*
     #[cfg(feature = "_sql")]
     pub fn sqlx<DB: SqlDriver>(&mut self) -> Result<&mut DB::Connection> {
-        if DB::of_ref(self).is_none() {
+        if self.driver::<DB>().is_none() {
             return Err(self.mismatch("a sqlx transaction", DB::BACKEND));
         }
-        Ok(&mut **DB::of(self).expect("checked above"))
+        Ok(&mut **self.driver_mut::<DB>().expect("checked above"))
+    }
+
+    /// The `DB` driver's transaction, when the database is a `DB` one. A downcast rather than a
+    /// method of each driver, so that [`SqlDriver`] need not know this type.
+    #[cfg(feature = "_sql")]
+    pub(crate) fn driver<DB: SqlDriver>(&self) -> Option<&Transaction<DB>> {
+        let tx: &dyn Any = on_driver!(&self.inner, tx => tx, _oracle => return None);
+        tx.downcast_ref()
+    }
+
+    /// [`driver`](DatabaseTransaction::driver), mutably.
+    #[cfg(feature = "_sql")]
+    pub(crate) fn driver_mut<DB: SqlDriver>(&mut self) -> Option<&mut Transaction<DB>> {
+        let tx: &mut dyn Any = on_driver!(&mut self.inner, tx => tx, _oracle => return None);
+        tx.downcast_mut()
     }
 
     /// The transaction's Oracle connection, for raw statements: what

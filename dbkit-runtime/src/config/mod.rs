@@ -128,11 +128,9 @@ impl DatabaseConfig {
         let err = |message: String| ConfigError { variable: variable.map(str::to_owned), message };
         let url = url.trim();
         let Some((scheme, rest)) = url.split_once(':') else {
-            return Err(err(
-                "expected a database URL such as `postgres://user:password@host:5432/db`, `mysql://…`, \
+            return Err(err("expected a database URL such as `postgres://user:password@host:5432/db`, `mysql://…`, \
                  `sqlite:path.db` or `sqlite::memory:`; found no scheme"
-                    .to_owned(),
-            ));
+                .to_owned()));
         };
         let Some(backend) = Backend::from_scheme(scheme) else {
             return Err(err(format!(
@@ -151,8 +149,7 @@ impl DatabaseConfig {
             };
             return Ok(config);
         }
-        let mut parsed = Url::parse(url)
-            .map_err(|e| err(format!("not a valid {backend} URL: {e}")))?;
+        let mut parsed = Url::parse(url).map_err(|e| err(format!("not a valid {backend} URL: {e}")))?;
         if parsed.cannot_be_a_base() || parsed.host_str().is_none_or(str::is_empty) {
             return Err(err(format!(
                 "a {backend} URL needs a host, as in `{}://user:password@host/db`",

@@ -27,7 +27,8 @@ use crate::{Backend, DatabaseConfig, Error, Result};
 /// A backend's pool.
 #[derive(Debug, Clone)]
 #[doc(hidden)] // `pub` only so the sealed `SqlDriver` can name it; the module is private.
-#[cfg_attr(not(feature = "_sql"), allow(unreachable_pub))] // without a sqlx backend, nothing does
+#[cfg_attr(not(feature = "_sql"), allow(unreachable_pub))]
+// without a sqlx backend, nothing does
 // One engine per database, inside its `Arc`: the size of the largest variant costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Engine {

@@ -32,9 +32,7 @@ pub(crate) fn has_insert_returning(flavor: MySqlFlavor, version: &str) -> bool {
 }
 
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
-    let Target::Server(url) = config.target() else {
-        unreachable!("a MySQL configuration always has a server target")
-    };
+    let Target::Server(url) = config.target() else { unreachable!("a MySQL configuration always has a server target") };
     let mut url = url.clone();
     if url.scheme() != "mysql" {
         // sqlx only knows `mysql:`; `mariadb:` is dbkit's alias.
@@ -50,21 +48,21 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     }
     let command_timeout = config.get_command_timeout();
     let pool = pool_options::<sqlx::MySql>(config).after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                let strict = format!("SET SESSION sql_mode = CONCAT(@@sql_mode, ',{STRICT_MODES}')");
-                conn.execute(sqlx::AssertSqlSafe(strict)).await?;
-                if let Some(timeout) = command_timeout {
-                    let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *conn).await?;
-                    // Both are numbers we format ourselves; nothing user-supplied reaches this SQL.
-                    let set = match flavor_of(&version) {
-                        MySqlFlavor::MariaDb => format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64()),
-                        MySqlFlavor::MySql => format!("SET SESSION max_execution_time = {}", timeout.as_millis()),
-                    };
-                    conn.execute(sqlx::AssertSqlSafe(set)).await?;
-                }
-                Ok(())
-            })
-        });
+        Box::pin(async move {
+            let strict = format!("SET SESSION sql_mode = CONCAT(@@sql_mode, ',{STRICT_MODES}')");
+            conn.execute(sqlx::AssertSqlSafe(strict)).await?;
+            if let Some(timeout) = command_timeout {
+                let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *conn).await?;
+                // Both are numbers we format ourselves; nothing user-supplied reaches this SQL.
+                let set = match flavor_of(&version) {
+                    MySqlFlavor::MariaDb => format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64()),
+                    MySqlFlavor::MySql => format!("SET SESSION max_execution_time = {}", timeout.as_millis()),
+                };
+                conn.execute(sqlx::AssertSqlSafe(set)).await?;
+            }
+            Ok(())
+        })
+    });
     let (pool, version) = probe_then_pool(pool, log_options(options, config), "SELECT VERSION()").await?;
     let flavor = flavor_of(&version);
     let mysql_insert_returning =
