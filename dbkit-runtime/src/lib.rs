@@ -25,6 +25,7 @@ mod backend;
 pub mod cache;
 pub mod classify;
 pub mod config;
+pub mod constraint;
 mod database;
 pub mod drain;
 mod engine;
@@ -47,6 +48,7 @@ pub use backend::{Backend, UnknownBackend};
 #[cfg(feature = "redis")]
 pub use cache::RedisCache;
 pub use config::{ConfigError, DatabaseConfig};
+pub use constraint::ConstraintKind;
 pub use database::{Database, DatabaseInfo};
 pub use drain::tracker::DatabaseState;
 pub use drain::{DatabaseDrain, DrainCounts, DrainMode, DrainReport};

@@ -3,6 +3,7 @@
 //! only `::dbkit::__private::…` paths. Not public API: these names change with the macros that
 //! use them, which is why `dbkit` pins this crate to its exact version.
 
+pub use crate::constraint::UniqueKeys;
 pub use crate::exec::{Call, CallOptions};
 pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};
