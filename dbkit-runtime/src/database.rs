@@ -48,7 +48,18 @@ struct Inner {
 }
 
 /// A snapshot of a database's identity and pool, from [`Database::info`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It implements `serde::Serialize` with these field names, the backend and state as their
+/// lower-case names; it holds no URL, host, user or password:
+///
+/// ```json
+/// {
+///   "name": "main", "backend": "postgres", "server_version": "15.8",
+///   "pool_max": 15, "pool_size": 1, "pool_idle": 1, "pool_in_use": 0,
+///   "sessions_in_flight": 0, "state": "open"
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct DatabaseInfo {
     /// The registered name.

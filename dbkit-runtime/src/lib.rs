@@ -30,6 +30,7 @@ mod database;
 pub mod drain;
 mod engine;
 mod error;
+mod json;
 #[doc(hidden)]
 pub mod exec;
 mod manager;

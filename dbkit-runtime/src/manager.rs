@@ -120,7 +120,34 @@ impl DatabaseManager {
         Ok(())
     }
 
-    /// The registered names, sorted.
+    /// Whether a database is registered under exactly `name` (connected or not).
+    ///
+    /// ```
+    /// use dbkit_runtime::{DatabaseConfig, DatabaseManager};
+    ///
+    /// let manager = DatabaseManager::new();
+    /// manager.register("orders", DatabaseConfig::sqlite_memory())?;
+    /// assert!(manager.contains("orders"));
+    /// assert!(!manager.contains("Orders")); // names are compared exactly
+    /// # Ok::<(), dbkit_runtime::Error>(())
+    /// ```
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.read().expect("registry lock poisoned").contains_key(name)
+    }
+
+    /// The registered names (connected or not), sorted by their bytes (`"Zeta"` before `"alpha"`),
+    /// the order of every list this registry returns: [`health`](DatabaseManager::health),
+    /// [`databases`](DatabaseManager::databases) and the names in an [`Error::UnknownDatabase`].
+    ///
+    /// ```
+    /// use dbkit_runtime::{DatabaseConfig, DatabaseManager};
+    ///
+    /// let manager = DatabaseManager::new();
+    /// manager.register("orders", DatabaseConfig::sqlite_memory())?;
+    /// manager.register("audit", DatabaseConfig::sqlite_memory())?;
+    /// assert_eq!(manager.names(), ["audit", "orders"]);
+    /// # Ok::<(), dbkit_runtime::Error>(())
+    /// ```
     pub fn names(&self) -> Vec<String> {
         self.entries.read().expect("registry lock poisoned").keys().cloned().collect()
     }
@@ -283,6 +310,34 @@ impl fmt::Debug for DatabaseManager {
 }
 
 /// The health of every registered database, from [`DatabaseManager::health`].
+///
+/// It implements `serde::Serialize`, so a `/health` endpoint can return it as it is: `healthy` is
+/// [`is_healthy`](HealthReport::is_healthy), each database's status is a lower-case string
+/// (`healthy`, `draining`, `closed`, `not_connected`, `unhealthy`; an unhealthy one adds
+/// `error_category` and `error`, the error's message), and `latency_ms` is milliseconds to the
+/// microsecond. Nothing in it names a host, a user or a password.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+/// use dbkit_runtime::{DatabaseConfig, DatabaseManager};
+///
+/// let manager = DatabaseManager::new();
+/// manager.register("main", DatabaseConfig::sqlite_memory())?;
+/// manager.register("audit", DatabaseConfig::sqlite_memory())?;
+/// manager.connect_all().await?;
+/// manager.get("audit")?.close().await;
+///
+/// let json = serde_json::to_value(manager.health().await).unwrap();
+/// assert_eq!(json["healthy"], false);
+/// assert_eq!(json["databases"][0]["name"], "audit");
+/// assert_eq!(json["databases"][0]["status"], "closed");
+/// assert_eq!(json["databases"][1]["status"], "healthy");
+/// assert_eq!(json["databases"][1]["backend"], "sqlite");
+/// assert!(json["databases"][1]["latency_ms"].is_f64());
+/// // {"healthy":false,"databases":[{"name":"audit","backend":"sqlite","status":"closed","latency_ms":0.002},
+/// //   {"name":"main","backend":"sqlite","status":"healthy","latency_ms":0.061}]}
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct HealthReport {
     /// One entry per registered database, by name.
@@ -301,21 +356,40 @@ impl HealthReport {
     }
 }
 
-/// One database's health.
-#[derive(Debug, Clone)]
+impl serde::Serialize for HealthReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut report = serializer.serialize_struct("HealthReport", 2)?;
+        report.serialize_field("healthy", &self.is_healthy())?;
+        report.serialize_field("databases", &self.databases)?;
+        report.end()
+    }
+}
+
+/// One database's health. In JSON, its status is flattened into it:
+/// `{"name": "main", "backend": "postgres", "status": "unhealthy", "error_category": "connection",
+/// "error": "…", "latency_ms": 5001.2}`.
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DatabaseHealth {
     /// The registered name.
     pub name: String,
     /// The backend.
     pub backend: Backend,
     /// The verdict.
+    #[serde(flatten)]
     pub status: HealthStatus,
     /// How long the check took.
+    #[serde(rename = "latency_ms", serialize_with = "crate::json::millis")]
     pub latency: Duration,
 }
 
 /// A database's health.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// In JSON, an object with the variant's snake_case name as `status`, plus the failure for
+/// `Unhealthy`: `{"status": "not_connected"}`, `{"status": "unhealthy", "error_category":
+/// "timeout", "error": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum HealthStatus {
     /// Connected, open, and answered `SELECT 1`.
@@ -329,8 +403,74 @@ pub enum HealthStatus {
     /// The check failed.
     Unhealthy {
         /// The classified failure.
+        #[serde(rename = "error_category", serialize_with = "crate::json::category")]
         category: crate::ErrorCategory,
         /// The error's message.
         error: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ErrorCategory;
+
+    #[test]
+    fn contains_is_exact_and_names_are_sorted() {
+        let manager = DatabaseManager::new();
+        assert!(!manager.contains("main"));
+        assert!(manager.names().is_empty());
+        for name in ["orders", "Zeta", "audit"] {
+            manager.register(name, DatabaseConfig::sqlite_memory()).unwrap();
+        }
+        assert!(manager.contains("orders"));
+        assert!(!manager.contains("order"));
+        assert!(!manager.contains("ORDERS"));
+        assert!(!manager.contains(" orders"));
+        assert_eq!(manager.names(), ["Zeta", "audit", "orders"]);
+    }
+
+    // A failing check cannot be provoked on SQLite, so the unhealthy shape is checked on a value.
+    #[test]
+    fn an_unhealthy_database_in_json() {
+        let report = HealthReport {
+            databases: vec![
+                DatabaseHealth {
+                    name: "orders".into(),
+                    backend: Backend::Postgres,
+                    status: HealthStatus::Unhealthy {
+                        category: ErrorCategory::Connection,
+                        error: "connection refused".into(),
+                    },
+                    latency: Duration::from_micros(5_000_250),
+                },
+                DatabaseHealth {
+                    name: "reports".into(),
+                    backend: Backend::MySql,
+                    status: HealthStatus::NotConnected,
+                    latency: Duration::ZERO,
+                },
+            ],
+        };
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            json!({
+                "healthy": false,
+                "databases": [
+                    {
+                        "name": "orders",
+                        "backend": "postgres",
+                        "status": "unhealthy",
+                        "error_category": "connection",
+                        "error": "connection refused",
+                        "latency_ms": 5000.25,
+                    },
+                    { "name": "reports", "backend": "mysql", "status": "not_connected", "latency_ms": 0.0 },
+                ],
+            })
+        );
+        assert_eq!(serde_json::to_value(HealthStatus::Draining).unwrap(), json!({ "status": "draining" }));
+    }
 }

@@ -72,6 +72,31 @@
 //! - an implementation of [`Model`] carrying the table's DDL and columns on each listed backend,
 //!   for [`Database::create_table`] and [`Database::verify_schema`].
 //!
+//! A repository is a [`Database`] handle (an `Arc`) and its [`CallOptions`]: it is
+//! `Clone + Send + Sync` on every backend (`tests/tests/repository_clone_send_sync.rs` asserts
+//! it at compile time), so keep one in the application's state and clone it into each task or
+//! request handler; a clone shares the pool.
+//!
+//! `fn from_manager(manager: &DatabaseManager) -> dbkit::Result<UserRepository>` finds the
+//! database when the repository is built, not at its first call. Its errors:
+//! [`Error::UnknownDatabase`] when no database is registered under the name (listing the names
+//! that are), [`Error::NotConnected`] when it is registered but not connected (call
+//! [`DatabaseManager::connect_all`] first), [`Error::BackendMismatch`] when the database is of a
+//! backend the model does not list, and, for a model of several backends without `name = "..."`,
+//! [`Error::AmbiguousDatabase`] when more than one of their names is registered.
+//!
+//! What two methods do at the edges:
+//!
+//! - `update(key, &patch)` with an empty patch (every field `None`) sends no write: it reads the
+//!   row, as `get` does (inside the transaction, under `in_transaction`), and returns it, or
+//!   `None` when there is no such row.
+//! - `create_many(&rows)` returns the number of rows written, `rows.len()` when it succeeds; an
+//!   empty slice returns 0 without reaching the database. On SQLite, PostgreSQL, MySQL/MariaDB
+//!   and Oracle the rows are written in one transaction, all or nothing, and the count is the
+//!   rows the `INSERT`s affected. On ClickHouse it is the rows sent, in `INSERT`s of 100 000 rows
+//!   that are each atomic but not together: on an error the call fails and the earlier `INSERT`s
+//!   stay written (see [ClickHouse](#clickhouse)).
+//!
 //! Generated code names dbkit as `::dbkit`. A crate that re-exports dbkit for its own users, so
 //! that they need not depend on it, says where with `#[repository(crate = "my_crate::dbkit")]`.
 //!
@@ -138,6 +163,36 @@
 //!   is registered: none is [`Error::UnknownDatabase`] (naming the first listed), several is
 //!   [`Error::AmbiguousDatabase`] (name the database, or use `new`).
 //!
+//! ### Development on SQLite, production on a server
+//!
+//! A model lives in exactly the backends it lists: `#[database(sqlite, postgres)]` can run on
+//! SQLite and PostgreSQL, never on MySQL. To develop and test on an SQLite file and deploy on
+//! PostgreSQL, list both, enable both features, and let the environment choose through
+//! [`DatabaseManager::from_env`]: with nothing configured it registers `sqlite`, the file
+//! `app.db` in the current directory (`DBKIT_FALLBACK_SQLITE_FILE` moves it); in production,
+//! `POSTGRES_URL` (or `POSTGRES_HOST`, or `DB_URL=postgres://…`) registers `postgres` and the
+//! fallback is off. `XRepository::from_manager` then resolves whichever of the two is registered,
+//! and [`Database::create_table`] writes that backend's DDL. Set `DBKIT_DATABASES=postgres` in
+//! production so that a missing configuration fails at start instead of falling back to SQLite;
+//! configuring both `sqlite` and `postgres` at once makes `from_manager` refuse to guess
+//! ([`Error::AmbiguousDatabase`]).
+//!
+//! ```
+//! use dbkit::config::env::Env;
+//! use dbkit::DatabaseManager;
+//!
+//! let development = DatabaseManager::from_env_source(&Env::from_pairs([("APP_ENV", "development")]))?;
+//! assert_eq!(development.names(), ["sqlite"]);
+//! assert_eq!(development.config("sqlite")?.redacted_url(), "sqlite://app.db");
+//!
+//! let production = DatabaseManager::from_env_source(&Env::from_pairs([
+//!     ("POSTGRES_URL", "postgres://app:secret@db.internal:5432/shop"),
+//!     ("DBKIT_DATABASES", "postgres"),
+//! ]))?;
+//! assert_eq!(production.names(), ["postgres"]);
+//! # Ok::<(), dbkit::Error>(())
+//! ```
+//!
 //! ## How each backend runs it
 //!
 //! | | SQLite | PostgreSQL | MySQL | MariaDB | Oracle (12c+) |
@@ -155,6 +210,20 @@
 //! is the SQL-standard spelling, owns its sequence, and `BY DEFAULT` still accepts an explicit id.
 //! On SQLite the key is the rowid without `AUTOINCREMENT`, so the largest id can be reused after
 //! it is deleted.
+//!
+//! ## Backend limits
+//!
+//! What a backend cannot do, in one place; each is a compile error where the model shows it,
+//! otherwise documented on the method.
+//!
+//! | backend | limit |
+//! |---|---|
+//! | SQLite | `get_for_update` is a plain read: SQLite has no row locks and serializes writers, so a conflicting unit of work fails with a retryable busy error, which `transaction_with` reruns. No `u64` column. A `#[key(auto)]` id may be reused after the largest is deleted. |
+//! | PostgreSQL | No unsigned integers and no `i8` column (use `i16`, `i32`, `i64`). |
+//! | MySQL / MariaDB | No `UPDATE … RETURNING` (MySQL: no `INSERT … RETURNING` either), so those writes are a statement and a read in one transaction. Very wide `create_many` rows may need a larger `max_allowed_packet`. |
+//! | ClickHouse | Append-only: no `create`, `update`, `delete`, `UserPatch` or `#[key(auto)]`; no transactions (`in_transaction` and so `get_for_update` are compile errors); no `#[dbkit::queries]` today (run the SQL through `Database::clickhouse()`); `create_many` is atomic only per 100 000 rows; the key and `#[unique]` are not enforced; lookup values are written into the statement as escaped literals; `DateTime` keeps whole seconds. |
+//! | Oracle | Needs Oracle Instant Client at run time (ODPI-C); no `#[dbkit::queries]` today (use `Database::oracle()` or `tx.oracle()`); `''` is NULL; only the types of the type table bind; no time-of-day type. |
+//! | several backends | Only `sqlite`, `postgres` and `mysql` can be listed together; a ClickHouse or Oracle model lists its backend alone. |
 //!
 //! ## The type table
 //!

@@ -90,9 +90,9 @@
 //! | `P_APPLICATION_NAME` | any text; PostgreSQL only | `dbkit` |
 //!
 //! A *duration* is a number of seconds (`30`, `2.5`) or a number with a unit: `500ms`, `30s`,
-//! `5m`, `1h`. It must be greater than zero: `0` would mean "fail at once" for a timeout and
-//! "replace every connection" for the recycle age, so where "never" is allowed it is spelled
-//! `-1`. A *boolean* is `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`, in any case.
+//! `5m`, `1h` ([`config::parse_duration`](super::parse_duration) reads it, for your own variables
+//! too). It must be greater than zero: `0` would mean "fail at once" for a timeout and "replace
+//! every connection" for the recycle age, so where "never" is allowed it is spelled `-1`. A *boolean* is `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`, in any case.
 //!
 //! # Errors
 //!
@@ -719,35 +719,10 @@ pub(crate) fn parse_optional_duration(text: &str) -> Option<Option<Duration>> {
     if text == "-1" { Some(None) } else { parse_duration(text).map(Some) }
 }
 
-/// A duration greater than zero: seconds (`30`, `2.5`) or a number with a unit (`500ms`, `30s`,
-/// `5m`, `1h`). Parsed as a decimal, not a float, so `0.1` is exactly 100 ms.
+/// [`config::parse_duration`](super::parse_duration), for [`Prefixed::parse`], whose errors say the
+/// form expected and the value found.
 fn parse_duration(text: &str) -> Option<Duration> {
-    const NANOS_PER_SECOND: u128 = 1_000_000_000;
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let nanos_per_unit = match unit.trim_start() {
-        "" | "s" => NANOS_PER_SECOND,
-        "ms" => NANOS_PER_SECOND / 1000,
-        "m" => 60 * NANOS_PER_SECOND,
-        "h" => 3600 * NANOS_PER_SECOND,
-        _ => return None,
-    };
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() || fraction.contains('.') || fraction.len() > 9 {
-        return None;
-    }
-    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-    let fraction_nanos = if fraction.is_empty() {
-        0
-    } else {
-        fraction.parse::<u128>().ok()? * nanos_per_unit / 10u128.pow(fraction.len() as u32)
-    };
-    let nanos = whole.checked_mul(nanos_per_unit)?.checked_add(fraction_nanos)?;
-    if nanos == 0 {
-        return None;
-    }
-    let seconds = u64::try_from(nanos / NANOS_PER_SECOND).ok()?;
-    Some(Duration::new(seconds, (nanos % NANOS_PER_SECOND) as u32))
+    super::parse_duration(text).ok()
 }
 
 #[cfg(test)]

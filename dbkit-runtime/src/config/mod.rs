@@ -1,9 +1,10 @@
 //! Connection and pool configuration: [`DatabaseConfig`], built from a URL, from fields, or from the
-//! environment (see [`env`]).
+//! environment (see [`env`](mod@env)).
 //!
 //! A password is held apart from the URL, as a [`SecretString`], from the moment a configuration is
 //! built: `Debug`, [`DatabaseConfig::redacted_url`], logs and errors show `***` in its place.
 
+mod duration;
 pub mod env;
 
 use std::fmt;
@@ -14,6 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::Backend;
+
+pub use duration::{ParseDurationError, parse_duration};
 
 /// The configuration of one database: where it is, how to log in, and how to pool connections.
 ///

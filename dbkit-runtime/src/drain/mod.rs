@@ -112,14 +112,22 @@ impl DrainMode {
     }
 }
 
+/// `"graceful"`, `"immediate"` or `"force"`.
+impl serde::Serialize for DrainMode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for DrainMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// What was in flight and open at one moment of a drain.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What was in flight and open at one moment of a drain. In JSON:
+/// `{"sessions_in_flight": 0, "connections_open": 1}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DrainCounts {
     /// Sessions and transactions handed out and not yet returned (including those still waiting
     /// for a connection).
@@ -152,7 +160,10 @@ impl std::ops::Add for DrainCounts {
 /// println!("{report}"); // sqlite: immediate drain, sessions in flight 0 -> 0, connections open 1 -> 0, …
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+///
+/// It serializes as one of the `databases` of a [`DrainReport`] (see there): these fields, the
+/// backend and mode as their lower-case names, and `elapsed` as `elapsed_ms`.
+#[derive(Debug, Clone, serde::Serialize)]
 #[non_exhaustive]
 pub struct DatabaseDrain {
     /// The database's name.
@@ -166,6 +177,7 @@ pub struct DatabaseDrain {
     /// When the drain returned.
     pub at_end: DrainCounts,
     /// How long the drain took.
+    #[serde(rename = "elapsed_ms", serialize_with = "crate::json::millis")]
     pub elapsed: Duration,
     /// Whether the drain did all its mode waits for before the timeout: for `Graceful` and `Force`,
     /// every session released and every connection closed; for `Immediate`, the idle connections
@@ -216,7 +228,28 @@ fn write_counts(
 /// assert_eq!(report.get("main").unwrap().at_end.connections_open, 0);
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+///
+/// It implements `serde::Serialize`, for a shutdown log or an admin endpoint; durations are
+/// milliseconds (to the microsecond) in a key that says so:
+///
+/// ```json
+/// {
+///   "mode": "graceful",
+///   "at_start": { "sessions_in_flight": 1, "connections_open": 2 },
+///   "at_end": { "sessions_in_flight": 0, "connections_open": 0 },
+///   "elapsed_ms": 12.345,
+///   "finished_within_timeout": true,
+///   "databases": [
+///     {
+///       "name": "main", "backend": "postgres", "mode": "graceful",
+///       "at_start": { "sessions_in_flight": 1, "connections_open": 2 },
+///       "at_end": { "sessions_in_flight": 0, "connections_open": 0 },
+///       "elapsed_ms": 12.3, "finished_within_timeout": true
+///     }
+///   ]
+/// }
+/// ```
+#[derive(Debug, Clone, serde::Serialize)]
 #[non_exhaustive]
 pub struct DrainReport {
     /// The mode every database was drained in.
@@ -226,6 +259,7 @@ pub struct DrainReport {
     /// The sum over the databases when the drain returned.
     pub at_end: DrainCounts,
     /// How long the drain took (the databases drain at the same time).
+    #[serde(rename = "elapsed_ms", serialize_with = "crate::json::millis")]
     pub elapsed: Duration,
     /// Whether every database finished within the timeout.
     pub finished_within_timeout: bool,

@@ -37,6 +37,13 @@ impl DatabaseState {
     }
 }
 
+/// `"open"`, `"draining"` or `"closed"`.
+impl serde::Serialize for DatabaseState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for DatabaseState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
