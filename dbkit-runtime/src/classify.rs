@@ -555,6 +555,7 @@ pub(crate) fn category(error: &Error) -> ErrorCategory {
 
 pub(crate) fn is_rolled_back(error: &Error) -> bool {
     match error {
+        Error::Constraint { source, .. } => source.is_rolled_back(),
         #[cfg(feature = "_sql")]
         Error::Sqlx(sqlx::Error::Database(db)) => sql_rolled_back(db.as_ref()),
         #[cfg(feature = "oracle")]
