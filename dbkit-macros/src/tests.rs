@@ -336,3 +336,35 @@ fn a_model_with_mistakes_still_gets_every_method_and_its_fields() {
     assert!(out.contains("unreachable"), "stub bodies are never reached: {out}");
     assert!(!out.contains("require_postgres"), "a stub is not gated on the feature: {out}");
 }
+
+#[test]
+fn writes_hand_their_call_the_unique_keys_and_reads_do_not() {
+    for backend in ["sqlite", "postgres", "mysql", "oracle"] {
+        let out = repository::derive(&user(backend)).to_string();
+        assert!(
+            out.contains(
+                "const __DBKIT_UNIQUE_KEYS : & 'static :: dbkit :: __private :: UniqueKeys = & :: dbkit :: \
+                 __private :: UniqueKeys :: new (\"users\" , :: core :: option :: Option :: Some ((\"id\" , \"id\")) \
+                 , & [(\"username\" , \"username\")])"
+            ),
+            "{backend}: {out}"
+        );
+        // Each call: its method, its kind, and whether the statement that builds it (up to its
+        // `;`) hands it the keys.
+        let mut calls = Vec::new();
+        for call in out.split("method : \"").skip(1) {
+            let method = &call[..call.find('"').unwrap()];
+            let statement = &call[..call.find(';').unwrap()];
+            let write = statement.contains("OpKind :: Write");
+            assert!(write || statement.contains("OpKind :: Read"), "{backend} {method}: {statement}");
+            assert_eq!(statement.contains(". unique_keys (Self :: __DBKIT_UNIQUE_KEYS)"), write, "{backend} {method}");
+            calls.push((method, write));
+        }
+        for write in ["create", "create_many", "update", "delete"] {
+            assert!(calls.contains(&(write, true)), "{backend}: {write} in {calls:?}");
+        }
+        for read in ["get", "get_by_username", "list", "count"] {
+            assert!(calls.contains(&(read, false)), "{backend}: {read} in {calls:?}");
+        }
+    }
+}

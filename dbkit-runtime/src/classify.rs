@@ -541,7 +541,7 @@ pub(crate) fn category(error: &Error) -> ErrorCategory {
         Error::ConnectAll { errors } => errors.first().map_or(ErrorCategory::Unknown, Error::category),
         Error::Unavailable { .. } => Connection,
         Error::Timeout { .. } => Timeout,
-        Error::OutcomeUnknown { source } => source.category(),
+        Error::OutcomeUnknown { source } | Error::Constraint { source, .. } => source.category(),
         #[cfg(feature = "_sql")]
         Error::Sqlx(e) => sqlx_category(e),
         #[cfg(feature = "clickhouse")]
@@ -555,6 +555,7 @@ pub(crate) fn category(error: &Error) -> ErrorCategory {
 
 pub(crate) fn is_rolled_back(error: &Error) -> bool {
     match error {
+        Error::Constraint { source, .. } => source.is_rolled_back(),
         #[cfg(feature = "_sql")]
         Error::Sqlx(sqlx::Error::Database(db)) => sql_rolled_back(db.as_ref()),
         #[cfg(feature = "oracle")]
@@ -565,7 +566,7 @@ pub(crate) fn is_rolled_back(error: &Error) -> bool {
 
 /// What a sqlx database error's code says, per driver.
 #[cfg(feature = "_sql")]
-enum SqlCode<'a> {
+pub(crate) enum SqlCode<'a> {
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Postgres(&'a str),
     #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
@@ -577,7 +578,7 @@ enum SqlCode<'a> {
 }
 
 #[cfg(feature = "_sql")]
-fn sql_code<'a>(db: &'a (dyn sqlx::error::DatabaseError + 'static)) -> SqlCode<'a> {
+pub(crate) fn sql_code<'a>(db: &'a (dyn sqlx::error::DatabaseError + 'static)) -> SqlCode<'a> {
     #[cfg(feature = "postgres")]
     if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
         return SqlCode::Postgres(pg.code());
@@ -708,7 +709,7 @@ fn clickhouse_error_category(error: &clickhouse::error::Error) -> ErrorCategory 
 /// The `ORA-` number of an Oracle error: its OCI code, or one named in its message
 /// (`DPI-1080: connection was closed by ORA-3113`).
 #[cfg(feature = "oracle")]
-fn oracle_code(error: &oracle::Error) -> Option<i32> {
+pub(crate) fn oracle_code(error: &oracle::Error) -> Option<i32> {
     error.oci_code().or_else(|| {
         let message = error.db_error().map_or_else(|| error.to_string(), |db| db.message().to_owned());
         let rest = &message[message.find("ORA-")? + 4..];

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{Backend, ConfigError};
+use crate::{Backend, ConfigError, ConstraintKind};
 
 /// `Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -214,6 +214,26 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A generated method's write broke a constraint: `source` is the driver's error, and this
+    /// adds which kind of constraint and, for a unique clash, which field of the model (see
+    /// [`crate::constraint`] for how each backend's is found).
+    ///
+    /// [`category`](Error::category), [`is_retryable`](Error::is_retryable) and
+    /// [`is_rolled_back`](Error::is_rolled_back) are those of `source`: an
+    /// [`Integrity`](ErrorCategory::Integrity) error, never retried. The message names the field,
+    /// then shows `source`'s own message, and adds nothing of the clashing value.
+    #[error("{}", constraint_message(*.kind, *.field, .source))]
+    Constraint {
+        /// Which kind of constraint.
+        kind: ConstraintKind,
+        /// For a unique clash, the model field whose key or unique column clashed, when the server
+        /// named it in a way dbkit maps back ([`crate::constraint`]); `None` otherwise.
+        field: Option<&'static str>,
+        /// The driver's error.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A value could not be decoded into the Rust type asked for.
     #[error("cannot decode column `{column}`: {message}")]
     Decode {
@@ -232,6 +252,14 @@ fn one_of(backends: &[Backend]) -> String {
         [init @ .., last] => {
             format!("{} or {last}", init.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
         }
+    }
+}
+
+/// `unique constraint on `username` failed: …`, or without a field `foreign key constraint failed: …`.
+fn constraint_message(kind: ConstraintKind, field: Option<&str>, source: &Error) -> String {
+    match field {
+        Some(field) => format!("{kind} constraint on `{field}` failed: {source}"),
+        None => format!("{kind} constraint failed: {source}"),
     }
 }
 
@@ -266,6 +294,41 @@ impl Error {
     /// listed in [`classify`](crate::classify#rolled-back-or-not).
     pub fn is_rolled_back(&self) -> bool {
         crate::classify::is_rolled_back(self)
+    }
+
+    /// Which kind of constraint the failed write broke — unique (or primary key), foreign key,
+    /// `NOT NULL`, `CHECK` — read from the server's structured code (SQLSTATE, MySQL error number,
+    /// SQLite extended code, `ORA-` number); `None` for any other error. Every error whose kind is
+    /// known is [`Integrity`](ErrorCategory::Integrity), not every `Integrity` error has one (an
+    /// exclusion constraint, a deferred constraint at commit). See [`crate::constraint`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use dbkit_runtime::{ConstraintKind, Database, ErrorCategory};
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let mut s = db.session::<sqlx::Sqlite>().await?;
+    /// sqlx::query("CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE)").execute(&mut *s).await?;
+    /// sqlx::query("INSERT INTO users (username) VALUES ('ada')").execute(&mut *s).await?;
+    /// let clash = dbkit_runtime::Error::from(
+    ///     sqlx::query("INSERT INTO users (username) VALUES ('ada')").execute(&mut *s).await.unwrap_err(),
+    /// );
+    /// assert_eq!(clash.category(), ErrorCategory::Integrity);
+    /// assert_eq!(clash.constraint_kind(), Some(ConstraintKind::Unique));
+    /// assert_eq!(clash.unique_violation(), Some("username")); // raw SQL: the column
+    /// # Ok(()) }
+    /// ```
+    pub fn constraint_kind(&self) -> Option<ConstraintKind> {
+        crate::constraint::kind(self)
+    }
+
+    /// For a unique clash (a `#[unique]` field or the key), the model field that clashed: from a
+    /// generated method, `create` or `update`, the field's name (`Some("username")`), whatever its
+    /// column is called. From raw SQL, which has no model, the column when the server names one
+    /// alone (SQLite, PostgreSQL). `None` for any other error, or when the server's answer does not
+    /// say (see [`crate::constraint`] for each backend's source and fallbacks).
+    pub fn unique_violation(&self) -> Option<&str> {
+        crate::constraint::unique_violation(self)
     }
 
     /// Whether this is [`Error::OutcomeUnknown`]: a write whose outcome is unknown.

@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 #[cfg(feature = "_sql")]
 pub use crate::call_session::{CallSession, CallTransaction, Lent};
+use crate::constraint::UniqueKeys;
 #[cfg(feature = "clickhouse")]
 use crate::engine::clickhouse::ClickHouseSession;
 #[cfg(feature = "oracle")]
@@ -86,6 +87,8 @@ impl CallOptions {
 pub struct Call<'a> {
     db: &'a Database,
     operation: &'static Operation,
+    /// The model's unique keys, to name the field of a unique clash: set for generated writes.
+    unique_keys: Option<&'static UniqueKeys>,
     attempts: Attempts<'a>,
     /// Whether the current attempt got a connection, so a statement may have reached the server.
     /// Atomic rather than a `Cell` only so that `&Call` is `Send` across the attempt's awaits.
@@ -107,6 +110,7 @@ impl<'a> Call<'a> {
         Call {
             db,
             operation,
+            unique_keys: None,
             attempts: Attempts::new(&options.retry),
             connected: AtomicBool::new(false),
             #[cfg(feature = "_transactions")]
@@ -136,6 +140,14 @@ impl<'a> Call<'a> {
     /// Uses `policy` for this call instead of the repository's.
     pub fn with_retry(mut self, policy: &'a RetryPolicy) -> Self {
         self.attempts.set_policy(policy);
+        self
+    }
+
+    /// Names the model's field in a constraint error: a failure that broke a constraint ends the
+    /// call as [`Error::Constraint`], with the field of a unique clash resolved against `keys`
+    /// (see [`crate::constraint`]). Read only when the call fails.
+    pub fn unique_keys(mut self, keys: &'static UniqueKeys) -> Self {
+        self.unique_keys = Some(keys);
         self
     }
 
@@ -260,6 +272,12 @@ impl<'a> Call<'a> {
     // Out of line and cold: `finish` on success stays a match and a return.
     #[cold]
     async fn failed<T>(&mut self, error: Error, sent: bool) -> Option<Result<T>> {
+        // Which constraint, and which field: the classification and retry decision are the
+        // source's, so this may come first.
+        let error = match self.unique_keys {
+            Some(keys) => crate::constraint::attach(error, keys),
+            None => error,
+        };
         // In the caller's transaction nothing is durable before its COMMIT: the error is the
         // unit's, as it is.
         #[cfg(feature = "_transactions")]

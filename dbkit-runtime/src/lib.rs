@@ -27,6 +27,7 @@ pub mod cache;
 mod call_session;
 pub mod classify;
 pub mod config;
+pub mod constraint;
 mod database;
 pub mod drain;
 mod engine;
@@ -52,6 +53,7 @@ pub use backend::{Backend, UnknownBackend};
 #[cfg(feature = "redis")]
 pub use cache::RedisCache;
 pub use config::{ConfigError, DatabaseConfig};
+pub use constraint::ConstraintKind;
 pub use database::{Database, DatabaseInfo};
 pub use drain::tracker::DatabaseState;
 pub use drain::{DatabaseDrain, DrainCounts, DrainMode, DrainReport};

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "_transactions")]
 pub use crate::DatabaseTransaction;
+pub use crate::constraint::UniqueKeys;
 pub use crate::exec::{Call, CallOptions};
 pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};

@@ -498,6 +498,78 @@
 //! columns of CTEs and subqueries in `FROM` are taken on trust; parameters are compared only in
 //! `=`/`<`/…, `LIKE`, `BETWEEN`, `IN`, `INSERT … VALUES` and `UPDATE … SET`.
 //!
+//! # Which constraint failed
+//!
+//! A write that breaks a constraint is an [`ErrorCategory::Integrity`] error, never retried.
+//! [`Error::constraint_kind`] says which kind — [`ConstraintKind::Unique`] (or the primary key),
+//! [`ForeignKey`](ConstraintKind::ForeignKey), [`NotNull`](ConstraintKind::NotNull),
+//! [`Check`](ConstraintKind::Check) — and, for a unique clash on a generated method (`create`,
+//! `create_many`, `update`, a `#[dbkit::queries]` write, on the repository or `in_transaction`),
+//! [`Error::unique_violation`] names the model's field, whatever its column is called:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit::Result<()> {
+//! use dbkit::ConstraintKind;
+//! use dbkit::prelude::*;
+//!
+//! #[derive(Debug, Clone, PartialEq, Repository)]
+//! #[database(sqlite)]
+//! pub struct Account {
+//!     #[key(auto)]
+//!     pub id: i64,
+//!     #[unique]
+//!     pub username: String,
+//!     #[unique]
+//!     #[column(name = "mail")]
+//!     pub email: String,
+//! }
+//!
+//! /// The HTTP status and message a failed sign-up answers with.
+//! fn rejection(err: &dbkit::Error) -> (u16, &'static str) {
+//!     match err.unique_violation() {
+//!         Some("username") => (409, "that username is taken"),
+//!         Some("email") => (409, "that email already has an account"),
+//!         _ if err.constraint_kind() == Some(ConstraintKind::Check) => (422, "not a valid account"),
+//!         _ => (500, "try again later"),
+//!     }
+//! }
+//!
+//! let db = Database::connect("sqlite::memory:").await?;
+//! db.create_table::<Account>().await?;
+//! let accounts = AccountRepository::new(&db);
+//! accounts.create(&NewAccount { username: "ada".into(), email: "ada@math.org".into() }).await?;
+//!
+//! let err = accounts.create(&NewAccount { username: "lovelace".into(), email: "ada@math.org".into() }).await;
+//! let err = err.unwrap_err();
+//! assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique));
+//! assert_eq!(err.unique_violation(), Some("email")); // the field, not the column `mail`
+//! assert_eq!(rejection(&err), (409, "that email already has an account"));
+//! assert_eq!(err.category(), ErrorCategory::Integrity);
+//! assert!(!err.is_retryable());
+//! # Ok(()) }
+//! ```
+//!
+//! The kind comes from the server's structured code, never its wording: the SQLSTATE on
+//! PostgreSQL, the error number on MySQL and MariaDB, the extended result code on SQLite, the
+//! `ORA-` number on Oracle (the tables are in [`constraint`]). The field comes from the constraint
+//! name where the server reports one, and otherwise from a narrow, documented reading of the
+//! message that never looks at the clashing value:
+//!
+//! | backend | the field from | fallback |
+//! |---|---|---|
+//! | PostgreSQL | the constraint name (`users_username_key`, `users_pkey`: PostgreSQL's names for dbkit's DDL) | the column in the `DETAIL`, `Key (username)=(…)` |
+//! | MySQL, MariaDB | — (no constraint name in the error) | the key name in the message, `… for key 'username'` (MySQL 8: `'users.username'`; `PRIMARY` for the key) |
+//! | SQLite | — (the extended code says only unique or primary key) | the column list of the message, `UNIQUE constraint failed: users.username` |
+//! | Oracle | the constraint name in `ORA-00001: unique constraint (APP.users_username_key)`: dbkit's DDL names each constraint so | — |
+//!
+//! When neither says which of the model's fields clashed — a unique index on several columns, or
+//! one made outside dbkit with another name (Oracle's `SYS_C…` on a table created by other DDL or
+//! by an older dbkit, or where dbkit's name would pass Oracle 12.1's 30 bytes) —
+//! `unique_violation()` is `None` and
+//! `constraint_kind()` still says `Unique`. On raw SQL through a session, which has no model,
+//! `unique_violation()` is the column the server names alone (SQLite, PostgreSQL), else `None`.
+//! Foreign key, `NOT NULL` and `CHECK` failures name no field.
+//!
 //! # Schema drift
 //!
 //! [`Database::verify_schema`] compares a model with its live table and returns a [`SchemaDiff`]:
@@ -528,9 +600,9 @@ pub use dbkit_runtime::OracleSession;
 pub use dbkit_runtime::exec::CallOptions;
 pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 pub use dbkit_runtime::{
-    Backend, ConfigError, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo, DatabaseManager, DatabaseState,
-    Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, TableDef, classify, config,
-    retry,
+    Backend, ConfigError, ConstraintKind, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo, DatabaseManager,
+    DatabaseState, Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, TableDef,
+    classify, config, constraint, retry,
 };
 pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drain, shutdown};
 #[cfg(feature = "redis")]

@@ -1,15 +1,16 @@
 //! A `#[database(oracle)]` repository against a real Oracle (12c or later) where `ORACLE_URL` is
 //! set; skipped where it is not (no Oracle server can be started here, nor under CI): the DDL is
 //! idempotent, `create` returns the generated key and the defaults, every method round-trips,
-//! `create_many` is all or nothing, a unique clash is an `Integrity` error, and repositories run
-//! inside the caller's transaction (`in_transaction`): committed together, rolled back together,
-//! a failed write or savepoint undoing only its own part, `get_for_update` locking the row.
+//! `create_many` is all or nothing, a unique clash is an `Integrity` error naming its field, and
+//! repositories run inside the caller's transaction (`in_transaction`): committed together, rolled
+//! back together, a failed write or savepoint undoing only its own part, `get_for_update` locking
+//! the row.
 //!
 //! Each test has its own table, so they run in parallel.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use dbkit::prelude::*;
-use dbkit::{Backend, ErrorCategory};
+use dbkit::{Backend, ConstraintKind, ErrorCategory};
 use dbkit_tests::connect;
 use uuid::Uuid;
 
@@ -143,6 +144,13 @@ async fn create_many_is_all_or_nothing_and_a_clash_is_integrity() -> dbkit::Resu
     let clash = NewDevice { id: Uuid::new_v4(), ..first.clone() };
     let error = devices.create(&clash).await.expect_err("a unique serial");
     assert_eq!(error.category(), ErrorCategory::Integrity, "{error}");
+    // The constraint dbkit's DDL named (`ro_devices_serial_key`), mapped back to its field.
+    assert_eq!(error.constraint_kind(), Some(ConstraintKind::Unique), "{error}");
+    assert_eq!(error.unique_violation(), Some("serial"), "{error}");
+    let clash = NewDevice { serial: "s-2".into(), ..first.clone() };
+    let error = devices.create(&clash).await.expect_err("a supplied key twice");
+    assert_eq!(error.unique_violation(), Some("id"), "{error}");
+    assert!(!error.is_retryable(), "{error}");
 
     // The 1500th row clashes: none of the batch is kept, including the first full round trip.
     let mut batch: Vec<NewDevice> =
@@ -150,6 +158,7 @@ async fn create_many_is_all_or_nothing_and_a_clash_is_integrity() -> dbkit::Resu
     batch[1500].serial = "s-1".into();
     let error = devices.create_many(&batch).await.expect_err("a clash in the batch");
     assert_eq!(error.category(), ErrorCategory::Integrity, "{error}");
+    assert_eq!(error.unique_violation(), Some("serial"), "{error}");
     assert_eq!(devices.count().await?, 1);
 
     batch[1500].serial = "b-1500".into();

@@ -21,11 +21,16 @@ pub(crate) fn call_loop(
 ) -> TokenStream {
     let kind = if write { quote!(Write) } else { quote!(Read) };
     let operation = quote!(&#p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind });
-    let call = if transactional {
+    let mut call = if transactional {
         quote!(#p::Call::with_transaction(&self.db, &self.options, #operation, __tx))
     } else {
         quote!(#p::Call::new(&self.db, &self.options, #operation))
     };
+    if write {
+        // A write that breaks a constraint names it, and a unique clash the model's field: the
+        // repository's keys (`repository::unique_keys`), read only if the call fails.
+        call.extend(quote!(.unique_keys(Self::__DBKIT_UNIQUE_KEYS)));
+    }
     // The `Operation` is a constant struct literal, promoted to a `'static`; the attempt's type is
     // inferred from the method's return type through `finish`.
     quote! {

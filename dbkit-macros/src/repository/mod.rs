@@ -13,6 +13,7 @@ mod methods;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 
 use crate::backend::{self, Provider, Stub};
 use crate::model::ast::{Names, private_path, unraw};
@@ -95,6 +96,7 @@ fn render(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
     let name = cont.attrs.database.as_ref().and_then(|d| d.name.as_ref()).map(|n| n.value.as_str());
     let constructors = constructors(cont.vis, &names.repository, name, &backends, &p);
     let model_impl = model_impl(cont, providers);
+    let unique_keys = unique_keys(cont, &names.repository, &p);
     let items = providers.backends().map(|(_, provider)| provider.items());
     let methods = methods::Methods { cont, names: &names, providers, p: &p }.render();
     let mut body = quote! {
@@ -122,6 +124,7 @@ fn render(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
         #repository_type
         const _: () = {
             #model_impl
+            #unique_keys
             #constructors
         };
         #checks
@@ -479,6 +482,36 @@ fn model_impl(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
         impl #p::Model for #model {
             const TABLE: &'static ::core::primitive::str = #table;
             const TABLES: &'static [#p::TableDef] = &[#(#tables),*];
+        }
+    }
+}
+
+/// The model's key and `#[unique]` columns with their fields, which every generated write hands
+/// its call (`call::call_loop`) so that a unique clash names the field. An associated constant of
+/// the repository, so that `#[dbkit::queries]` methods, written in another `impl` of it, reach it
+/// as `Self::…` too; as visible as the repository's methods, so that such an `impl` may sit in
+/// any module that can name the repository.
+fn unique_keys(cont: &Container<'_>, repository: &syn::Ident, p: &TokenStream) -> TokenStream {
+    let vis = cont.vis;
+    let pair = |f: &Field<'_>| {
+        let (column, field) = (f.column(), f.ident.unraw().to_string());
+        quote!((#column, #field))
+    };
+    let table = cont.table();
+    let key = match cont.key() {
+        Some(key) => {
+            let key = pair(key);
+            quote!(::core::option::Option::Some(#key))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let unique = cont.unique_fields().map(pair);
+    quote! {
+        #[automatically_derived]
+        impl #repository {
+            #[doc(hidden)]
+            #[allow(dead_code)]
+            #vis const __DBKIT_UNIQUE_KEYS: &'static #p::UniqueKeys = &#p::UniqueKeys::new(#table, #key, &[#(#unique),*]);
         }
     }
 }
