@@ -25,8 +25,12 @@
 //!
 //! | variable | form | default |
 //! |---|---|---|
-//! | `REDIS_URL` | `redis://[user][:password]@host[:port][/db]` | — (required) |
-//! | `REDIS_KEY_PREFIX` | any text; keys become `"{prefix}:{key}"` | `dbkit` |
+//! | `REDIS_URL` | `redis://[user][:password]@host[:port][/db]` | — (this or `REDIS_HOST`) |
+//! | `REDIS_HOST` | a host name or IP address, instead of a URL | — |
+//! | `REDIS_PORT` | with `REDIS_HOST`: a port | `6379` |
+//! | `REDIS_PASSWORD` | with `REDIS_HOST`: the password (empty: none) | none |
+//! | `REDIS_DB` | with `REDIS_HOST`: the database number | `0` |
+//! | `REDIS_KEY_PREFIX` (or seed 000's `REDIS_PREFIX`) | any text; keys become `"{prefix}:{key}"` | `dbkit` |
 //! | `REDIS_DEFAULT_TTL` | a duration (`30`, `2.5`, `500ms`, `30s`, `5m`, `1h`), or `0` or `-1` for no expiry | no expiry |
 //!
 //! Durations take the forms [`config::env`](crate::config::env) describes. A bad value is a
@@ -138,18 +142,49 @@ impl RedisCacheConfig {
         })
     }
 
-    /// Reads `REDIS_URL`, `REDIS_KEY_PREFIX` and `REDIS_DEFAULT_TTL` from `env` (see the
-    /// [module docs](self#configuration-from-the-environment)).
+    /// Reads the cache's location from `REDIS_URL`, or from `REDIS_HOST`, `REDIS_PORT`,
+    /// `REDIS_PASSWORD` and `REDIS_DB` (seed 000's layout), then `REDIS_KEY_PREFIX` (or the seed's
+    /// `REDIS_PREFIX`) and `REDIS_DEFAULT_TTL` (see the [module docs](self#configuration-from-the-environment)).
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let Some(url) = env.get("REDIS_URL") else {
-            return Err(ConfigError::for_variable(
-                "REDIS_URL",
-                "is not set: expected a Redis URL such as `redis://:password@host:6379/0`",
-            ));
+        let mut config = match (env.get("REDIS_URL"), env.get("REDIS_HOST")) {
+            (Some(url), None) => {
+                for part in ["REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"] {
+                    if env.get(part).is_some() {
+                        return Err(ConfigError::for_variable(
+                            "REDIS_URL",
+                            format!(
+                                "`REDIS_URL` and `{part}` are both set: give the location either as a URL or as \
+                                 separate variables, not both"
+                            ),
+                        ));
+                    }
+                }
+                Self::parse_url(url, Some("REDIS_URL"))?
+            }
+            (None, Some(host)) => Self::from_host_layout(env, host)?,
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::for_variable(
+                    "REDIS_URL",
+                    "`REDIS_URL` and `REDIS_HOST` are both set: give the location either as a URL or as \
+                     separate variables, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(ConfigError::for_variable(
+                    "REDIS_URL",
+                    "is not set (nor `REDIS_HOST`): expected a Redis URL such as `redis://:password@host:6379/0`",
+                ));
+            }
         };
-        let mut config = Self::parse_url(url, Some("REDIS_URL"))?;
-        if let Some(prefix) = env.get("REDIS_KEY_PREFIX") {
-            config.key_prefix = prefix.trim().to_owned();
+        match (env.get("REDIS_KEY_PREFIX"), env.get("REDIS_PREFIX")) {
+            (Some(a), Some(b)) if a.trim() != b.trim() => {
+                return Err(ConfigError::for_variable(
+                    "REDIS_KEY_PREFIX",
+                    "`REDIS_KEY_PREFIX` and `REDIS_PREFIX` are both set, to different prefixes: keep one",
+                ));
+            }
+            (Some(prefix), _) | (None, Some(prefix)) => config.key_prefix = prefix.trim().to_owned(),
+            (None, None) => {}
         }
         if let Some(ttl) = env.get("REDIS_DEFAULT_TTL") {
             let ttl = ttl.trim();
@@ -166,6 +201,38 @@ impl RedisCacheConfig {
                 )
             })?;
         }
+        Ok(config)
+    }
+
+    /// `redis://[:REDIS_PASSWORD@]REDIS_HOST:REDIS_PORT/REDIS_DB`, each part checked and named in
+    /// its error; the port defaults to 6379 and the database to 0, as in the seed.
+    fn from_host_layout(env: &Env, host: &str) -> Result<Self, ConfigError> {
+        let host = host.trim();
+        let port = match env.get("REDIS_PORT") {
+            None => 6379,
+            Some(port) => port.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                ConfigError::for_variable("REDIS_PORT", format!("expected a port, 1 to 65535, {}", found(port)))
+            })?,
+        };
+        let db = match env.get("REDIS_DB") {
+            None => 0,
+            Some(db) => db.trim().parse::<u32>().map_err(|_| {
+                ConfigError::for_variable("REDIS_DB", format!("expected a database number, 0 or more, {}", found(db)))
+            })?,
+        };
+        let mut url = Url::parse("redis://localhost").expect("a valid URL");
+        url.set_host(Some(host)).map_err(|e| {
+            ConfigError::for_variable("REDIS_HOST", format!("expected a host name or IP address: {e}, {}", found(host)))
+        })?;
+        let _ = url.set_port(Some(port));
+        url.set_path(&format!("/{db}"));
+        let mut config = Self::parse_url(url.as_str(), Some("REDIS_HOST"))?;
+        // Held apart as the URL's own password is, percent-encoded as it would be in a URL.
+        config.password = env.get("REDIS_PASSWORD").filter(|p| !p.is_empty()).map(|password| {
+            let mut holder = Url::parse("redis://h").expect("a valid URL");
+            let _ = holder.set_password(Some(password));
+            SecretString::from(holder.password().unwrap_or_default().to_owned())
+        });
         Ok(config)
     }
 

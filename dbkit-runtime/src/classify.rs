@@ -526,7 +526,10 @@ fn or_message(category: ErrorCategory, message: impl FnOnce() -> String) -> Erro
 
 pub(crate) fn category(error: &Error) -> ErrorCategory {
     match error {
-        Error::Config(_) | Error::BackendNotEnabled { .. } | Error::UnknownDatabase { .. } => Permanent,
+        Error::Config(_)
+        | Error::BackendNotEnabled { .. }
+        | Error::UnknownDatabase { .. }
+        | Error::UnknownCache { .. } => Permanent,
         Error::AlreadyRegistered { .. }
         | Error::NotConnected { .. }
         | Error::BackendMismatch { .. }

@@ -75,7 +75,7 @@ pub enum Error {
     /// Connecting to a database failed.
     #[error("cannot connect to database `{database}`: {source}")]
     Connect {
-        /// The database's registered name.
+        /// The database's registered name (or the cache's, for a cache of the registry).
         database: String,
         /// Why.
         #[source]
@@ -92,6 +92,15 @@ pub enum Error {
     /// No database is registered under the name asked for.
     #[error("no database named `{name}` is registered; registered: {}", list_or_none(.registered))]
     UnknownDatabase {
+        /// The name asked for.
+        name: String,
+        /// The names that are registered, sorted.
+        registered: Vec<String>,
+    },
+
+    /// No cache is registered under the name asked for ([`DatabaseManager::cache`](crate::DatabaseManager::cache)).
+    #[error("no cache named `{name}` is registered; registered: {}", list_or_none(.registered))]
+    UnknownCache {
         /// The name asked for.
         name: String,
         /// The names that are registered, sorted.

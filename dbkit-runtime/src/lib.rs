@@ -63,7 +63,7 @@ pub use engine::clickhouse::ClickHouseSession;
 #[cfg(feature = "oracle")]
 pub use engine::oracle::OracleSession;
 pub use error::{Error, ErrorCategory, Result};
-pub use manager::{DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
+pub use manager::{CacheHealth, DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
 pub use model::{Model, TableDef};
 pub use page::Page;
 #[cfg(feature = "_sql")]

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
+#[cfg(feature = "redis")]
+use crate::cache::{RedisCache, RedisCacheConfig};
 use crate::config::env::Env;
 use crate::drain::tracker::DatabaseState;
 use crate::drain::{DrainMode, DrainReport};
@@ -36,11 +38,20 @@ use crate::{Backend, Database, DatabaseConfig, Error, Result};
 #[derive(Default)]
 pub struct DatabaseManager {
     entries: RwLock<BTreeMap<String, Entry>>,
+    /// The Redis caches, by name: connected, checked and disconnected with the databases.
+    #[cfg(feature = "redis")]
+    caches: RwLock<BTreeMap<String, CacheEntry>>,
 }
 
 struct Entry {
     config: DatabaseConfig,
     database: Option<Database>,
+}
+
+#[cfg(feature = "redis")]
+struct CacheEntry {
+    config: RedisCacheConfig,
+    cache: Option<RedisCache>,
 }
 
 impl DatabaseManager {
@@ -67,6 +78,10 @@ impl DatabaseManager {
     /// `DBKIT_FALLBACK_SQLITE_FILE`, created on connect, and named in an `INFO` log line. Where a
     /// missing configuration must fail instead, list the database required:
     /// `DBKIT_DATABASES=postgres`. Without the `sqlite` feature, nothing is registered.
+    ///
+    /// With the `redis` feature, the Redis cache of seed 000 is registered as `redis` when
+    /// `REDIS_URL` or `REDIS_HOST` is set (read with [`RedisCacheConfig::from_env`]); it does not
+    /// count as a configured database for the SQLite fallback.
     ///
     /// A missing or malformed value is [`Error::Config`], naming the variable; nothing in it
     /// repeats a password or a URL.
@@ -96,7 +111,49 @@ impl DatabaseManager {
         for (name, config) in crate::config::env::databases(env)? {
             manager.register(&name, config)?;
         }
+        #[cfg(feature = "redis")]
+        if env.get("REDIS_URL").is_some() || env.get("REDIS_HOST").is_some() {
+            manager.register_cache("redis", RedisCacheConfig::from_env(env)?)?;
+        }
         Ok(manager)
+    }
+
+    /// Registers a Redis cache under `name` (its own namespace: a cache and a database may share
+    /// a name, as `redis` is only ever a cache). Fails if a cache of that name is registered.
+    ///
+    /// *Feature `redis`.*
+    #[cfg(feature = "redis")]
+    pub fn register_cache(&self, name: &str, config: RedisCacheConfig) -> Result<()> {
+        let mut caches = self.caches.write().expect("registry lock poisoned");
+        if caches.contains_key(name) {
+            return Err(Error::AlreadyRegistered { name: name.to_owned() });
+        }
+        caches.insert(name.to_owned(), CacheEntry { config, cache: None });
+        Ok(())
+    }
+
+    /// The connected cache registered as `name`: the Redis cache of `from_env` is `"redis"`.
+    ///
+    /// An unknown name is an error that lists the registered caches; a known one that is not
+    /// connected is [`Error::NotConnected`].
+    ///
+    /// *Feature `redis`.*
+    #[cfg(feature = "redis")]
+    pub fn cache(&self, name: &str) -> Result<RedisCache> {
+        let caches = self.caches.read().expect("registry lock poisoned");
+        match caches.get(name) {
+            Some(CacheEntry { cache: Some(cache), .. }) => Ok(cache.clone()),
+            Some(_) => Err(Error::NotConnected { name: name.to_owned() }),
+            None => Err(Error::UnknownCache { name: name.to_owned(), registered: caches.keys().cloned().collect() }),
+        }
+    }
+
+    /// The names of the registered caches, sorted as [`names`](DatabaseManager::names) are.
+    ///
+    /// *Feature `redis`.*
+    #[cfg(feature = "redis")]
+    pub fn cache_names(&self) -> Vec<String> {
+        self.caches.read().expect("registry lock poisoned").keys().cloned().collect()
     }
 
     /// Registers a database under `name`. Fails if the name is taken.
@@ -162,7 +219,9 @@ impl DatabaseManager {
     ///
     /// When some fail, the others stay connected and the error names each database that failed
     /// ([`Error::Connect`] for one, [`Error::ConnectAll`] for several); calling `connect_all` again
-    /// retries only those.
+    /// retries only those. The registered caches connect at the same time, and a cache that cannot
+    /// connect is an error like a database's: a service that should start without its cache
+    /// registers none and builds it with [`RedisCache::connect_lazy`] instead.
     pub async fn connect_all(&self) -> Result<()> {
         let pending: Vec<(String, DatabaseConfig)> = {
             let entries = self.entries.read().expect("registry lock poisoned");
@@ -172,12 +231,14 @@ impl DatabaseManager {
                 .map(|(name, e)| (name.clone(), e.config.clone()))
                 .collect()
         };
-        let results = join_all(pending.into_iter().map(|(name, config)| async move {
+        let databases = join_all(pending.into_iter().map(|(name, config)| async move {
             let result = Database::connect_named(&name, config).await;
             (name, result)
-        }))
-        .await;
-        let mut errors = Vec::new();
+        }));
+        #[cfg(feature = "redis")]
+        let (results, mut errors) = futures_util::future::join(databases, self.connect_caches()).await;
+        #[cfg(not(feature = "redis"))]
+        let (results, mut errors) = (databases.await, Vec::new());
         // Connected twice (two `connect_all` at once) or unregistered meanwhile: closed below, so no
         // pool lives on outside the registry, where drain and disconnect_all would never reach it.
         let mut surplus = Vec::new();
@@ -202,6 +263,36 @@ impl DatabaseManager {
             1 => Err(errors.remove(0)),
             _ => Err(Error::ConnectAll { errors }),
         }
+    }
+
+    /// Connects the caches not connected yet; the errors of those that fail.
+    #[cfg(feature = "redis")]
+    async fn connect_caches(&self) -> Vec<Error> {
+        let pending: Vec<(String, RedisCacheConfig)> = {
+            let caches = self.caches.read().expect("registry lock poisoned");
+            caches.iter().filter(|(_, e)| e.cache.is_none()).map(|(n, e)| (n.clone(), e.config.clone())).collect()
+        };
+        let results = join_all(pending.into_iter().map(|(name, config)| async move {
+            let result = RedisCache::connect_with(config).await;
+            (name, result)
+        }))
+        .await;
+        let mut errors = Vec::new();
+        let mut caches = self.caches.write().expect("registry lock poisoned");
+        for (name, result) in results {
+            match result {
+                Ok(cache) => {
+                    if let Some(entry) = caches.get_mut(&name).filter(|e| e.cache.is_none()) {
+                        entry.cache = Some(cache);
+                    }
+                }
+                Err(source) => {
+                    tracing::error!(cache = %name, error = %source, "connect failed");
+                    errors.push(Error::Connect { database: name, source: Box::new(source) });
+                }
+            }
+        }
+        errors
     }
 
     /// The connected database registered as `name`.
@@ -243,9 +334,32 @@ impl DatabaseManager {
                 },
             };
             DatabaseHealth { name, backend, status, latency: started.elapsed() }
+        }));
+        #[cfg(feature = "redis")]
+        let (databases, caches) = futures_util::future::join(databases, self.cache_health()).await;
+        #[cfg(not(feature = "redis"))]
+        let (databases, caches) = (databases.await, Vec::new());
+        HealthReport { databases, caches }
+    }
+
+    #[cfg(feature = "redis")]
+    async fn cache_health(&self) -> Vec<CacheHealth> {
+        let targets: Vec<(String, Option<RedisCache>)> = {
+            let caches = self.caches.read().expect("registry lock poisoned");
+            caches.iter().map(|(n, e)| (n.clone(), e.cache.clone())).collect()
+        };
+        join_all(targets.into_iter().map(|(name, cache)| async move {
+            let started = Instant::now();
+            let status = match cache {
+                None => HealthStatus::NotConnected,
+                Some(cache) => match cache.health_check().await {
+                    Ok(()) => HealthStatus::Healthy,
+                    Err(e) => HealthStatus::Unhealthy { category: e.category(), error: e.to_string() },
+                },
+            };
+            CacheHealth { name, status, latency: started.elapsed() }
         }))
-        .await;
-        HealthReport { databases }
+        .await
     }
 
     /// Drains every connected database at once; see [`DrainMode`] for what each mode does.
@@ -283,12 +397,17 @@ impl DatabaseManager {
         DrainReport::new(mode, started.elapsed(), reports)
     }
 
-    /// Closes every connected database at once. They stay registered: `connect_all` reconnects them.
+    /// Closes every connected database at once, and lets go of the caches (a cache's connection
+    /// closes with its last clone). They stay registered: `connect_all` reconnects them.
     pub async fn disconnect_all(&self) {
         let databases: Vec<Database> = {
             let mut entries = self.entries.write().expect("registry lock poisoned");
             entries.values_mut().filter_map(|e| e.database.take()).collect()
         };
+        #[cfg(feature = "redis")]
+        for entry in self.caches.write().expect("registry lock poisoned").values_mut() {
+            entry.cache = None;
+        }
         join_all(databases.iter().map(Database::close)).await;
     }
 }
@@ -311,6 +430,17 @@ impl fmt::Debug for DatabaseManager {
                 ),
             );
         }
+        #[cfg(feature = "redis")]
+        for (name, entry) in self.caches.read().expect("registry lock poisoned").iter() {
+            map.entry(
+                &format_args!("cache {name}"),
+                &format_args!(
+                    "{} ({})",
+                    entry.config.redacted_url(),
+                    if entry.cache.is_some() { "connected" } else { "not connected" }
+                ),
+            );
+        }
         map.finish()
     }
 }
@@ -321,7 +451,8 @@ impl fmt::Debug for DatabaseManager {
 /// [`is_healthy`](HealthReport::is_healthy), each database's status is a lower-case string
 /// (`healthy`, `draining`, `closed`, `not_connected`, `unhealthy`; an unhealthy one adds
 /// `error_category` and `error`, the error's message), and `latency_ms` is milliseconds to the
-/// microsecond. Nothing in it names a host, a user or a password.
+/// microsecond; the registered caches follow under `caches`, in the same shape without `backend`.
+/// Nothing in it names a host, a user or a password.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
@@ -341,17 +472,21 @@ impl fmt::Debug for DatabaseManager {
 /// assert_eq!(json["databases"][1]["backend"], "sqlite");
 /// assert!(json["databases"][1]["latency_ms"].is_f64());
 /// // {"healthy":false,"databases":[{"name":"audit","backend":"sqlite","status":"closed","latency_ms":0.002},
-/// //   {"name":"main","backend":"sqlite","status":"healthy","latency_ms":0.061}]}
+/// //   {"name":"main","backend":"sqlite","status":"healthy","latency_ms":0.061}],"caches":[]}
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct HealthReport {
     /// One entry per registered database, by name.
     pub databases: Vec<DatabaseHealth>,
+    /// One entry per registered cache, by name (feature `redis`; otherwise empty).
+    pub caches: Vec<CacheHealth>,
 }
 
 impl HealthReport {
-    /// Whether every database is connected, open and answering.
+    /// Whether every database is connected, open and answering. The caches do not count: a cache
+    /// that is down costs time, not answers (cached reads fall back to the database), so it should
+    /// not take the service out of a load balancer. Their state is in [`caches`](HealthReport::caches).
     pub fn is_healthy(&self) -> bool {
         self.databases.iter().all(|d| d.status == HealthStatus::Healthy)
     }
@@ -365,11 +500,26 @@ impl HealthReport {
 impl serde::Serialize for HealthReport {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut report = serializer.serialize_struct("HealthReport", 2)?;
+        let mut report = serializer.serialize_struct("HealthReport", 3)?;
         report.serialize_field("healthy", &self.is_healthy())?;
         report.serialize_field("databases", &self.databases)?;
+        report.serialize_field("caches", &self.caches)?;
         report.end()
     }
+}
+
+/// One cache's health, from [`DatabaseManager::health`]: connected and answering `PING`. In JSON,
+/// as a database's without the backend: `{"name": "redis", "status": "healthy", "latency_ms": 0.2}`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CacheHealth {
+    /// The registered name.
+    pub name: String,
+    /// The verdict: `Healthy`, `NotConnected` or `Unhealthy`.
+    #[serde(flatten)]
+    pub status: HealthStatus,
+    /// How long the check took.
+    #[serde(rename = "latency_ms", serialize_with = "crate::json::millis")]
+    pub latency: Duration,
 }
 
 /// One database's health. In JSON, its status is flattened into it:
@@ -442,6 +592,7 @@ mod tests {
     #[test]
     fn an_unhealthy_database_in_json() {
         let report = HealthReport {
+            caches: Vec::new(),
             databases: vec![
                 DatabaseHealth {
                     name: "orders".into(),
@@ -475,6 +626,7 @@ mod tests {
                     },
                     { "name": "reports", "backend": "mysql", "status": "not_connected", "latency_ms": 0.0 },
                 ],
+                "caches": [],
             })
         );
         assert_eq!(serde_json::to_value(HealthStatus::Draining).unwrap(), json!({ "status": "draining" }));

@@ -600,9 +600,9 @@ pub use dbkit_runtime::OracleSession;
 pub use dbkit_runtime::exec::CallOptions;
 pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 pub use dbkit_runtime::{
-    Backend, ConfigError, ConstraintKind, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo, DatabaseManager,
-    DatabaseState, Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, TableDef,
-    classify, config, constraint, retry,
+    Backend, CacheHealth, ConfigError, ConstraintKind, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo,
+    DatabaseManager, DatabaseState, Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result,
+    TableDef, classify, config, constraint, retry,
 };
 pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drain, shutdown};
 #[cfg(feature = "redis")]

@@ -134,6 +134,7 @@ async fn a_health_report_in_json() {
                 { "name": "later", "backend": "sqlite", "status": "not_connected" },
                 { "name": "main", "backend": "sqlite", "status": "healthy" },
             ],
+            "caches": [],
         })
     );
     manager.disconnect_all().await;
