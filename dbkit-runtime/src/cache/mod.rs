@@ -15,6 +15,12 @@
 //! returned. Every call is bounded in time (see [`RedisCacheConfig::connect_timeout`] and
 //! [`RedisCacheConfig::response_timeout`]), so a dead cache costs a request at most that long.
 //!
+//! [`RedisCache::read_through`] is the same cache-aside without its two holes: concurrent misses
+//! on a key cause one load (the others wait for its fill), and a value read before a concurrent
+//! write's [`invalidate`](RedisCache::invalidate) is never stored, however the two interleave
+//! (leases; see [`ReadThrough`]). `get_or_set_with` has neither guarantee: each miss loads, and
+//! the last fill wins, stale or not.
+//!
 //! The plain [`get`](RedisCache::get), [`set`](RedisCache::set) and
 //! [`delete`](RedisCache::delete) do return cache errors ([`Error::Redis`], classified like
 //! every other error): a caller that uses them directly decides what a failure means.
@@ -57,6 +63,8 @@
 //! # Ok::<(), dbkit_runtime::ConfigError>(())
 //! ```
 
+mod lease;
+
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -69,6 +77,8 @@ use url::Url;
 
 use crate::config::env::{Env, found, parse_optional_duration};
 use crate::{ConfigError, Error, Result};
+
+pub use lease::{ReadOutcome, ReadThrough};
 
 /// Where a Redis cache is and how it behaves: the URL, the key prefix, the default expiry and
 /// the time limits. Built from a URL or from the environment; the password is kept apart as a

@@ -1,0 +1,260 @@
+//! Read-through with leases: [`RedisCache::read_through`] and [`RedisCache::invalidate`].
+//!
+//! The hole every hand-written cache-aside has: a reader misses, reads the database, and before
+//! it stores what it read a writer commits and deletes the key; the reader then stores the row it
+//! read, now stale, and it stays until its expiry. The fix is the lease of "Scaling Memcache at
+//! Facebook" (and rockscache's Redis form of it): a miss takes a lease *before* reading the
+//! database, the fill is accepted only while that lease is still the key's, and an invalidation
+//! deletes the key, lease included. So a reader whose read may predate a write can never store it.
+//!
+//! A key is one Redis hash: `v`, the stored value, or `l`, the token of the lease a loader holds.
+//! Three scripts act on it on the server, atomically and by the server's clock:
+//!
+//! - *lookup*: `v` if there is one (a hit); else, when another loader holds the lease, "busy";
+//!   else a new lease under the caller's token, the hash expiring with the lease.
+//! - *fill*: stores `v` with its expiry only if `l` is still the caller's token.
+//! - *invalidate*: `DEL`, which drops the value and revokes any lease.
+//!
+//! Concurrent misses on one key therefore cause one database load per lease period, across
+//! processes: the others see "busy" and poll for the value, and after a bounded wait read the
+//! database themselves without filling (the lease holder may have died).
+//!
+//! Hand-written here rather than taken from a crate: no Rust crate implements leases on Redis (the
+//! well-known implementation, rockscache, is Go); the scripts are short and every branch of them is
+//! exercised by `tests/tests/cache_leases.rs`.
+
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{RedisCache, timeout_error};
+use crate::{Error, Result};
+
+/// Returns `{1, value}` on a hit, `{2, ""}` when another loader holds the lease, or `{0, ""}` after
+/// taking the lease `ARGV[1]` for `ARGV[2]` ms.
+static LOOKUP: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local h = redis.call('HMGET', KEYS[1], 'v', 'l')
+if h[1] then return {1, h[1]} end
+if h[2] then return {2, ''} end
+redis.call('HSET', KEYS[1], 'l', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {0, ''}
+",
+    )
+});
+
+/// Stores `ARGV[2]` for `ARGV[3]` ms if the lease is still `ARGV[1]`; 1 if stored, 0 if refused.
+static FILL: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+if redis.call('HGET', KEYS[1], 'l') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+",
+    )
+});
+
+/// How a [`RedisCache::read_through`] key is kept: its expiry, and how long a loader may hold the
+/// lease.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadThrough {
+    ttl: Duration,
+    lease: Duration,
+    wait: Duration,
+    leases: bool,
+}
+
+impl ReadThrough {
+    /// Values expire after `ttl`, less up to a tenth at random so that keys filled together are not
+    /// reloaded together; at least 1 ms, as there is no "never expires": an entry that outlived an
+    /// invalidation lost on the way would be stale for good. The lease lasts 2 s and a waiter
+    /// waits as long.
+    pub fn new(ttl: Duration) -> Self {
+        ReadThrough {
+            ttl: ttl.max(Duration::from_millis(1)),
+            lease: Duration::from_secs(2),
+            wait: Duration::from_secs(2),
+            leases: true,
+        }
+    }
+
+    /// How long a loader holds the lease (default 2 s): longer than a database read takes, since a
+    /// fill that arrives after it is refused; and the bound on how long a stale value can be
+    /// filled after a lost invalidation, beyond the TTL.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a miss waits for another loader's fill before it reads the database itself,
+    /// without filling (default 2 s).
+    pub fn wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// The hole leases close, open again: a fill is accepted without a lease. Only for the test
+    /// that shows the stale refill the leases prevent.
+    #[doc(hidden)]
+    pub fn without_leases_for_tests(mut self) -> Self {
+        self.leases = false;
+        self
+    }
+}
+
+/// What a lookup found.
+enum Lookup {
+    Hit(Vec<u8>),
+    /// The caller holds the lease under this token.
+    Lease(String),
+    Busy,
+}
+
+/// What a [`RedisCache::read_through`] did, for the counters and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// The value came from Redis.
+    Hit,
+    /// The loader ran under a lease and its value was stored.
+    Filled,
+    /// The loader ran under a lease, and the fill was refused: an invalidation revoked the lease
+    /// (or it expired) while the database was read.
+    FillRefused,
+    /// Another loader held the lease past the wait: the loader ran, and nothing was stored.
+    WaitedOut,
+    /// Redis failed (down, slow, a value that does not decode): the loader's value, uncached.
+    Bypassed,
+}
+
+impl RedisCache {
+    /// The value under `key`, or what `loader` returns, stored under a lease so that a value read
+    /// before a concurrent write's [`invalidate`](RedisCache::invalidate) is never stored (see the
+    /// [module docs](self)). `None` is stored too, so that a miss in the database is also served
+    /// from the cache; an [`invalidate`](RedisCache::invalidate) after the row is created ends it.
+    ///
+    /// Redis never makes this call fail: when it is down, slow or holds a value that does not
+    /// decode, the loader's value is returned, uncached, and the fact logged at `WARN`. The only
+    /// error returned is the loader's. Keys are in the format of this method only: do not
+    /// [`get`](RedisCache::get) or [`set`](RedisCache::set) them.
+    pub async fn read_through<T, F, Fut>(
+        &self,
+        key: &str,
+        how: ReadThrough,
+        loader: F,
+    ) -> Result<(Option<T>, ReadOutcome)>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<T>>>,
+    {
+        let full_key = self.full_key(key);
+        let started = Instant::now();
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        loop {
+            let lookup = match self.lookup(&full_key, &token, how).await {
+                Ok(lookup) => lookup,
+                Err(e) => {
+                    tracing::warn!(key = %full_key, error = %e, category = %e.category(), "cache lookup failed: reading the database");
+                    return Ok((loader().await?, ReadOutcome::Bypassed));
+                }
+            };
+            match lookup {
+                Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
+                    Ok(value) => return Ok((value, ReadOutcome::Hit)),
+                    Err(e) => {
+                        tracing::warn!(key = %full_key, error = %e, "cached value does not decode: deleted, reading the database");
+                        let _ = self.invalidate(&[key]).await;
+                        return Ok((loader().await?, ReadOutcome::Bypassed));
+                    }
+                },
+                Lookup::Lease(token) => {
+                    let value = loader().await?;
+                    let outcome = match self.fill(&full_key, &token, &value, how).await {
+                        Ok(true) => ReadOutcome::Filled,
+                        Ok(false) => ReadOutcome::FillRefused,
+                        Err(e) => {
+                            tracing::warn!(key = %full_key, error = %e, category = %e.category(), "cache fill failed: the value is returned uncached");
+                            ReadOutcome::Bypassed
+                        }
+                    };
+                    return Ok((value, outcome));
+                }
+                Lookup::Busy if started.elapsed() >= how.wait => return Ok((loader().await?, ReadOutcome::WaitedOut)),
+                // Another loader is at the database: its fill is a few milliseconds away.
+                Lookup::Busy => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    }
+
+    /// Deletes `keys`, values and leases: a fill under a lease taken before this is refused.
+    pub async fn invalidate(&self, keys: &[&str]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut del = redis::cmd("DEL");
+        for key in keys {
+            del.arg(self.full_key(key));
+        }
+        self.query::<i64>(&del).await.map(drop)
+    }
+
+    async fn lookup(&self, full_key: &str, token: &str, how: ReadThrough) -> Result<Lookup> {
+        let mut invocation = LOOKUP.key(full_key);
+        invocation.arg(token).arg(millis(how.lease));
+        let (found, value): (i64, Vec<u8>) = self.invoke(&invocation).await?;
+        Ok(match found {
+            1 => Lookup::Hit(value),
+            2 if how.leases => Lookup::Busy,
+            _ => Lookup::Lease(token.to_owned()),
+        })
+    }
+
+    async fn fill<T: Serialize>(&self, full_key: &str, token: &str, value: &T, how: ReadThrough) -> Result<bool> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::Decode { column: full_key.to_owned(), message: e.to_string() })?;
+        if !how.leases {
+            let mut set = redis::cmd("DEL");
+            set.arg(full_key);
+            self.query::<i64>(&set).await?;
+            let mut hset = redis::cmd("HSET");
+            hset.arg(full_key).arg("v").arg(bytes);
+            self.query::<i64>(&hset).await?;
+            let mut expire = redis::cmd("PEXPIRE");
+            expire.arg(full_key).arg(millis(how.ttl));
+            self.query::<i64>(&expire).await?;
+            return Ok(true);
+        }
+        let mut invocation = FILL.key(full_key);
+        invocation.arg(token).arg(bytes).arg(millis(jittered(how.ttl)));
+        let stored: i64 = self.invoke(&invocation).await?;
+        Ok(stored == 1)
+    }
+
+    /// Runs a script, bounded as every command is ([`RedisCache::query`]).
+    async fn invoke<T: redis::FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T> {
+        let limit = self.config.connect_timeout + self.config.response_timeout;
+        let mut connection = self.connection.clone();
+        match tokio::time::timeout(limit, invocation.invoke_async::<T>(&mut connection)).await {
+            Ok(reply) => Ok(reply?),
+            Err(_) => Err(timeout_error("a reply", limit)),
+        }
+    }
+}
+
+/// `ttl` less up to a tenth, at random: keys filled together do not expire together, so their
+/// reloads do not arrive at the database together.
+fn jittered(ttl: Duration) -> Duration {
+    let random = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
+    ttl - ttl / 10 * random / 1000
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+}
