@@ -24,7 +24,8 @@
 //! exercised by `tests/tests/cache_leases.rs`.
 
 use std::future::Future;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -68,6 +69,7 @@ pub struct ReadThrough {
     ttl: Duration,
     lease: Duration,
     wait: Duration,
+    command_timeout: Duration,
     leases: bool,
 }
 
@@ -81,6 +83,7 @@ impl ReadThrough {
             ttl: ttl.max(Duration::from_millis(1)),
             lease: Duration::from_secs(2),
             wait: Duration::from_secs(2),
+            command_timeout: Duration::from_millis(100),
             leases: true,
         }
     }
@@ -100,12 +103,97 @@ impl ReadThrough {
         self
     }
 
+    /// How long a lookup or a fill waits for Redis before the call reads the database instead
+    /// (default 100 ms): what a slow or paused Redis costs a read at most, until the circuit
+    /// breaker opens and it costs nothing.
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+
     /// The hole leases close, open again: a fill is accepted without a lease. Only for the test
     /// that shows the stale refill the leases prevent.
     #[doc(hidden)]
     pub fn without_leases_for_tests(mut self) -> Self {
         self.leases = false;
         self
+    }
+}
+
+/// What [`RedisCache::read_through`] has done, counted since the cache was built (shared by its
+/// clones), from [`RedisCache::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Reads served from Redis.
+    pub hits: u64,
+    /// Misses whose loaded value was stored.
+    pub fills: u64,
+    /// Misses whose fill was refused: the lease was revoked (or expired) during the load.
+    pub fills_refused: u64,
+    /// Misses that waited for another loader's fill and read the database after the wait.
+    pub lease_waits_timed_out: u64,
+    /// Reads that went to the database because Redis failed (an error, a timeout, a value that
+    /// does not decode) or the circuit breaker was open.
+    pub redis_failures: u64,
+}
+
+/// The circuit breaker and the counters of one cache (shared by its clones). After
+/// [`Guard::TRIP`] Redis failures in a row the breaker opens: for [`Guard::OPEN`] reads skip
+/// Redis, costing nothing; then one read tries it again, and a success closes the breaker.
+#[derive(Debug, Default)]
+pub(crate) struct Guard {
+    failures_in_a_row: AtomicU32,
+    open_until: Mutex<Option<Instant>>,
+    hits: AtomicU64,
+    fills: AtomicU64,
+    fills_refused: AtomicU64,
+    waits: AtomicU64,
+    redis_failures: AtomicU64,
+}
+
+impl Guard {
+    const TRIP: u32 = 3;
+    const OPEN: Duration = Duration::from_secs(1);
+
+    fn allows(&self) -> bool {
+        let open_until = self.open_until.lock().expect("breaker lock poisoned");
+        open_until.is_none_or(|until| Instant::now() >= until)
+    }
+
+    fn succeeded(&self) {
+        if self.failures_in_a_row.swap(0, Ordering::Relaxed) > 0 {
+            *self.open_until.lock().expect("breaker lock poisoned") = None;
+        }
+    }
+
+    fn failed(&self) {
+        self.redis_failures.fetch_add(1, Ordering::Relaxed);
+        if self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= Self::TRIP {
+            *self.open_until.lock().expect("breaker lock poisoned") = Some(Instant::now() + Self::OPEN);
+        }
+    }
+
+    fn count(&self, outcome: ReadOutcome) {
+        let counter = match outcome {
+            ReadOutcome::Hit => &self.hits,
+            ReadOutcome::Filled => &self.fills,
+            ReadOutcome::FillRefused => &self.fills_refused,
+            ReadOutcome::WaitedOut => &self.waits,
+            // Counted where the failure happened (`failed`).
+            ReadOutcome::Bypassed => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            fills: self.fills.load(Ordering::Relaxed),
+            fills_refused: self.fills_refused.load(Ordering::Relaxed),
+            lease_waits_timed_out: self.waits.load(Ordering::Relaxed),
+            redis_failures: self.redis_failures.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -154,13 +242,43 @@ impl RedisCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<T>>>,
     {
+        if !self.guard.allows() {
+            self.guard.redis_failures.fetch_add(1, Ordering::Relaxed);
+            return Ok((loader().await?, ReadOutcome::Bypassed));
+        }
+        let (value, outcome) = self.read_through_redis(key, how, loader).await?;
+        self.guard.count(outcome);
+        Ok((value, outcome))
+    }
+
+    /// What [`read_through`](RedisCache::read_through) has done so far, on this cache and its
+    /// clones.
+    pub fn stats(&self) -> CacheStats {
+        self.guard.stats()
+    }
+
+    async fn read_through_redis<T, F, Fut>(
+        &self,
+        key: &str,
+        how: ReadThrough,
+        loader: F,
+    ) -> Result<(Option<T>, ReadOutcome)>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<T>>>,
+    {
         let full_key = self.full_key(key);
         let started = Instant::now();
         let token = uuid::Uuid::new_v4().simple().to_string();
         loop {
             let lookup = match self.lookup(&full_key, &token, how).await {
-                Ok(lookup) => lookup,
+                Ok(lookup) => {
+                    self.guard.succeeded();
+                    lookup
+                }
                 Err(e) => {
+                    self.guard.failed();
                     tracing::warn!(key = %full_key, error = %e, category = %e.category(), "cache lookup failed: reading the database");
                     return Ok((loader().await?, ReadOutcome::Bypassed));
                 }
@@ -169,6 +287,7 @@ impl RedisCache {
                 Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
                     Ok(value) => return Ok((value, ReadOutcome::Hit)),
                     Err(e) => {
+                        self.guard.redis_failures.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(key = %full_key, error = %e, "cached value does not decode: deleted, reading the database");
                         let _ = self.invalidate(&[key]).await;
                         return Ok((loader().await?, ReadOutcome::Bypassed));
@@ -180,6 +299,7 @@ impl RedisCache {
                         Ok(true) => ReadOutcome::Filled,
                         Ok(false) => ReadOutcome::FillRefused,
                         Err(e) => {
+                            self.guard.failed();
                             tracing::warn!(key = %full_key, error = %e, category = %e.category(), "cache fill failed: the value is returned uncached");
                             ReadOutcome::Bypassed
                         }
@@ -208,7 +328,7 @@ impl RedisCache {
     async fn lookup(&self, full_key: &str, token: &str, how: ReadThrough) -> Result<Lookup> {
         let mut invocation = LOOKUP.key(full_key);
         invocation.arg(token).arg(millis(how.lease));
-        let (found, value): (i64, Vec<u8>) = self.invoke(&invocation).await?;
+        let (found, value): (i64, Vec<u8>) = self.invoke(&invocation, how.command_timeout).await?;
         Ok(match found {
             1 => Lookup::Hit(value),
             2 if how.leases => Lookup::Busy,
@@ -233,13 +353,17 @@ impl RedisCache {
         }
         let mut invocation = FILL.key(full_key);
         invocation.arg(token).arg(bytes).arg(millis(jittered(how.ttl)));
-        let stored: i64 = self.invoke(&invocation).await?;
+        let stored: i64 = self.invoke(&invocation, how.command_timeout).await?;
         Ok(stored == 1)
     }
 
-    /// Runs a script, bounded as every command is ([`RedisCache::query`]).
-    async fn invoke<T: redis::FromRedisValue>(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<T> {
-        let limit = self.config.connect_timeout + self.config.response_timeout;
+    /// Runs a script, within `limit` (and the bounds of every command, [`RedisCache::query`]).
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+        limit: Duration,
+    ) -> Result<T> {
+        let limit = limit.min(self.config.connect_timeout + self.config.response_timeout);
         let mut connection = self.connection.clone();
         match tokio::time::timeout(limit, invocation.invoke_async::<T>(&mut connection)).await {
             Ok(reply) => Ok(reply?),

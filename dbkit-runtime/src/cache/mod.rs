@@ -78,7 +78,7 @@ use url::Url;
 use crate::config::env::{Env, found, parse_optional_duration};
 use crate::{ConfigError, Error, Result};
 
-pub use lease::{ReadOutcome, ReadThrough};
+pub use lease::{CacheStats, ReadOutcome, ReadThrough};
 
 /// Where a Redis cache is and how it behaves: the URL, the key prefix, the default expiry and
 /// the time limits. Built from a URL or from the environment; the password is kept apart as a
@@ -375,6 +375,9 @@ impl fmt::Display for RedisCacheConfig {
 pub struct RedisCache {
     connection: ConnectionManager,
     config: RedisCacheConfig,
+    /// The circuit breaker and counters of [`read_through`](RedisCache::read_through), shared by
+    /// every clone.
+    guard: std::sync::Arc<lease::Guard>,
 }
 
 impl RedisCache {
@@ -413,7 +416,7 @@ impl RedisCache {
             Ok(Err(e)) => return Err(connect_error(Error::Redis(e))),
             Err(_) => return Err(connect_error(timeout_error("a connection", config.connect_timeout))),
         };
-        Ok(RedisCache { connection, config })
+        Ok(RedisCache { connection, config, guard: Default::default() })
     }
 
     /// Builds the cache without connecting: the connection is made by the first call, and a
@@ -433,7 +436,7 @@ impl RedisCache {
     /// ```
     pub fn connect_lazy(config: RedisCacheConfig) -> Result<Self> {
         let connection = ConnectionManager::new_lazy_with_config(config.client()?, config.manager_config())?;
-        Ok(RedisCache { connection, config })
+        Ok(RedisCache { connection, config, guard: Default::default() })
     }
 
     /// The settings this cache was built with.
