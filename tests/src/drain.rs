@@ -87,14 +87,31 @@ fn sleep_sql(backend: Backend, time: Duration) -> Option<String> {
 /// Holds a session for `time`: one long statement on a server; on SQLite, the session held open
 /// while the task sleeps. Runs on the session directly (not inside `cancellable`).
 pub async fn long_session(db: &Database, time: Duration) -> dbkit::Result<()> {
-    match sleep_sql(db.backend(), time) {
-        Some(sql) => exec(db, sql).await,
-        None => {
+    long_session_then(db, time, || {}).await
+}
+
+/// [`long_session`], calling `held` once the session is held: a session still connecting counts
+/// as in flight too, and a drain that starts then refuses it, which is not the work a test of
+/// "work already running" means.
+pub async fn long_session_then(db: &Database, time: Duration, held: impl FnOnce()) -> dbkit::Result<()> {
+    match (db.backend(), sleep_sql(db.backend(), time)) {
+        (Backend::Postgres, Some(sql)) => {
+            let mut s = db.session::<sqlx::Postgres>().await?;
+            held();
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *s).await?;
+        }
+        (Backend::MySql, Some(sql)) => {
+            let mut s = db.session::<sqlx::MySql>().await?;
+            held();
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *s).await?;
+        }
+        _ => {
             let _session = db.session::<sqlx::Sqlite>().await?;
+            held();
             tokio::time::sleep(time).await;
-            Ok(())
         }
     }
+    Ok(())
 }
 
 /// How [`insert_then_work`] runs its transaction.

@@ -35,9 +35,40 @@ pub fn server_url(backend: Backend) -> Option<String> {
     let variable = url_variable(backend);
     match std::env::var(&variable) {
         Ok(url) if !url.is_empty() => Some(url),
-        _ if is_ci() && backend != Backend::Oracle => panic!("{variable} is not set under CI=true: run the tests with scripts/test"),
+        _ if is_ci() && backend != Backend::Oracle => {
+            panic!("{variable} is not set under CI=true: run the tests with scripts/test")
+        }
         _ => {
             eprintln!("skipped: {variable} is not set (run the tests with scripts/test)");
+            None
+        }
+    }
+}
+
+/// The Redis test server's URL (`DBKIT_TEST_REDIS_URL`), or `None` (after printing why) when it
+/// is not configured and this is not CI. Panics under CI when the variable is unset.
+pub fn redis_url() -> Option<String> {
+    const VARIABLE: &str = "DBKIT_TEST_REDIS_URL";
+    match std::env::var(VARIABLE) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if is_ci() => panic!("{VARIABLE} is not set under CI=true: run the tests with scripts/test"),
+        _ => {
+            eprintln!("skipped: {VARIABLE} is not set (run the tests with scripts/test)");
+            None
+        }
+    }
+}
+
+/// The test servers `scripts/servers env` describes, for the tests that stop and restart them;
+/// `None` (after printing why) when they are not configured and this is not CI.
+pub fn servers() -> Option<dbkit_test_servers::Servers> {
+    match std::env::var("DBKIT_RUN_DIR") {
+        Ok(dir) if !dir.is_empty() => {
+            Some(dbkit_test_servers::Servers::from_env().expect("DBKIT_* describe the test servers"))
+        }
+        _ if is_ci() => panic!("DBKIT_RUN_DIR is not set under CI=true: eval \"$(scripts/servers env)\""),
+        _ => {
+            eprintln!("skipped: DBKIT_RUN_DIR is not set (eval \"$(scripts/servers env)\")");
             None
         }
     }

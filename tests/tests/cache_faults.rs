@@ -6,21 +6,8 @@
 use std::time::{Duration, Instant};
 
 use dbkit::cache::{ReadOutcome, ReadThrough, RedisCache, RedisCacheConfig};
-use dbkit_test_servers::{Server, Servers};
-use dbkit_tests::{is_ci, unique_name};
-
-/// The servers `scripts/servers env` describes, or `None` (skip) when they are not configured
-/// outside CI.
-fn servers() -> Option<Servers> {
-    match std::env::var("DBKIT_RUN_DIR") {
-        Ok(dir) if !dir.is_empty() => Some(Servers::from_env().expect("DBKIT_* describe the test servers")),
-        _ if is_ci() => panic!("DBKIT_RUN_DIR is not set under CI=true: eval \"$(scripts/servers env)\""),
-        _ => {
-            eprintln!("skipped: DBKIT_RUN_DIR is not set (eval \"$(scripts/servers env)\")");
-            None
-        }
-    }
-}
+use dbkit_test_servers::Server;
+use dbkit_tests::{servers, unique_name};
 
 /// A connection of its own, opened before any fault: a new one cannot connect to a paused server.
 async fn admin_connection(url: &str) -> redis::aio::MultiplexedConnection {

@@ -8,22 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dbkit::cache::{ReadOutcome, ReadThrough, RedisCache, RedisCacheConfig};
-use dbkit_tests::{is_ci, unique_name};
+use dbkit_tests::{redis_url, unique_name};
 use tokio::sync::{Mutex, Notify};
-
-const URL_VARIABLE: &str = "DBKIT_TEST_REDIS_URL";
-
-/// The test server's URL: skipped with a message when unset, a failure under `CI=true`.
-fn redis_url() -> Option<String> {
-    match std::env::var(URL_VARIABLE) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if is_ci() => panic!("{URL_VARIABLE} is not set under CI=true: run the tests with scripts/test"),
-        _ => {
-            eprintln!("skipped: {URL_VARIABLE} is not set (run the tests with scripts/test)");
-            None
-        }
-    }
-}
 
 /// A cache of its own key prefix, so tests running at once never share a key.
 async fn cache(url: &str) -> RedisCache {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use dbkit::ErrorCategory;
 use dbkit::cache::{RedisCache, RedisCacheConfig};
 use dbkit::config::env::Env;
-use dbkit_tests::{is_ci, unique_name};
+use dbkit_tests::{redis_url, unique_name};
 use serde::{Deserialize, Serialize};
 
 const URL_VARIABLE: &str = "DBKIT_TEST_REDIS_URL";
@@ -26,19 +26,6 @@ struct Profile {
 
 fn ada() -> Profile {
     Profile { id: 7, name: "ada".into(), tags: vec!["math".into(), "engines".into()], bio: None }
-}
-
-/// The test server's URL; the same rule as `dbkit_tests::server_url`: skipped with a message when
-/// unset, a failure under `CI=true`.
-fn redis_url() -> Option<String> {
-    match std::env::var(URL_VARIABLE) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if is_ci() => panic!("{URL_VARIABLE} is not set under CI=true: run the tests with scripts/test"),
-        _ => {
-            eprintln!("skipped: {URL_VARIABLE} is not set (run the tests with scripts/test)");
-            None
-        }
-    }
 }
 
 /// A cache on the test server whose keys no other test shares.

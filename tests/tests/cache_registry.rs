@@ -7,21 +7,7 @@ use std::time::Duration;
 
 use dbkit::config::env::Env;
 use dbkit::{DatabaseManager, Error, HealthStatus};
-use dbkit_tests::{is_ci, unique_name};
-
-const URL_VARIABLE: &str = "DBKIT_TEST_REDIS_URL";
-
-/// The test server's URL: skipped with a message when unset, a failure under `CI=true`.
-fn redis_url() -> Option<String> {
-    match std::env::var(URL_VARIABLE) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if is_ci() => panic!("{URL_VARIABLE} is not set under CI=true: run the tests with scripts/test"),
-        _ => {
-            eprintln!("skipped: {URL_VARIABLE} is not set (run the tests with scripts/test)");
-            None
-        }
-    }
-}
+use dbkit_tests::{redis_url, unique_name};
 
 /// A registry of an in-memory SQLite database and the cache `redis` configured by `pairs`.
 fn registry(pairs: &[(&str, &str)]) -> dbkit::Result<DatabaseManager> {

@@ -150,11 +150,12 @@ macro_rules! force_tests {
                 let Some((db, _)) = fresh($backend).await else { return };
                 // A statement on a session held directly, outside `cancellable`: dbkit cannot
                 // interrupt it.
+                let held = Arc::new(tokio::sync::Notify::new());
                 let work = tokio::spawn({
-                    let db = db.clone();
-                    async move { long_session(&db, Duration::from_secs(2)).await }
+                    let (db, held) = (db.clone(), held.clone());
+                    async move { long_session_then(&db, Duration::from_secs(2), || held.notify_one()).await }
                 });
-                until_in_flight(&db, 1).await;
+                held.notified().await;
 
                 let report = db.drain(DrainMode::Force, Duration::from_millis(500)).await;
 

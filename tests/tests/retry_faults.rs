@@ -27,26 +27,13 @@ use dbkit::retry::RetryPolicy;
 use dbkit::sqlx::{self, AssertSqlSafe};
 use dbkit::{Backend, Database, DatabaseConfig, Error, ErrorCategory};
 use dbkit_test_servers::{Server, Servers};
-use dbkit_tests::{is_ci, server_url, unique_name};
+use dbkit_tests::{server_url, servers, unique_name};
 
 const ROWS: u64 = 10_000;
 
 /// Held by every test here: a fault test restarts servers the other tests use.
 static SERVERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const TASKS: usize = 32;
-
-/// The servers `scripts/servers env` describes, or `None` (skip) when they are not configured
-/// outside CI.
-fn servers() -> Option<Servers> {
-    match std::env::var("DBKIT_RUN_DIR") {
-        Ok(dir) if !dir.is_empty() => Some(Servers::from_env().expect("DBKIT_* describe the test servers")),
-        _ if is_ci() => panic!("DBKIT_RUN_DIR is not set under CI=true: eval \"$(scripts/servers env)\""),
-        _ => {
-            eprintln!("skipped: DBKIT_RUN_DIR is not set (eval \"$(scripts/servers env)\")");
-            None
-        }
-    }
-}
 
 /// What happens to a server while the writes run.
 #[derive(Debug, Clone, Copy)]
