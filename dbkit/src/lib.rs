@@ -681,7 +681,9 @@ mod private_paths {
     #[cfg(feature = "clickhouse")]
     use crate::__private::{
         clickhouse,
-        clickhouse_row::{date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option},
+        clickhouse_row::{
+            Param, date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option,
+        },
     };
     #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
     use crate::__private::{decode, fetch_all, fetch_one, fetch_optional, push_bind, push_set, sqlx};
