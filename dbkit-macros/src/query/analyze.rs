@@ -139,8 +139,9 @@ pub(crate) fn analyze(scanned: &Scanned, dialect: QueryDialect, models: &[Schema
             (true, None)
         }
     };
-    let projection = projection_items
-        .map(|items| items.iter().map(|item| project(item, models, &scope, dialect, &scanned.text, &mut errors)).collect());
+    let projection = projection_items.map(|items| {
+        items.iter().map(|item| project(item, models, &scope, dialect, &scanned.text, &mut errors)).collect()
+    });
     if !errors.is_empty() {
         errors.dedup();
         return Err(errors.into_iter().map(|e| unmark(&e, scanned)).collect());

@@ -245,17 +245,20 @@ fn function_type(name: &str, args: &[Option<Typed>]) -> Option<Typed> {
             SqlType::Int(_) | SqlType::F32 | SqlType::F64 => with(SqlType::F64),
             _ => None,
         },
-        "todate" | "tostartofmonth" | "tostartofquarter" | "tostartofyear" | "tomonday" | "tostartofweek"
-        | "today" | "yesterday" => with(SqlType::NaiveDate),
-        "todatetime" | "tostartofhour" | "tostartofday" | "tostartofminute" | "tostartoffiveminute"
-        | "tostartoffiveminutes" | "tostartoftenminutes" | "tostartoffifteenminutes" | "now" => {
-            with(SqlType::DateTimeUtc)
-        }
+        "todate" | "tostartofmonth" | "tostartofquarter" | "tostartofyear" | "tomonday" | "tostartofweek" | "today"
+        | "yesterday" => with(SqlType::NaiveDate),
+        "todatetime"
+        | "tostartofhour"
+        | "tostartofday"
+        | "tostartofminute"
+        | "tostartoffiveminute"
+        | "tostartoffiveminutes"
+        | "tostartoftenminutes"
+        | "tostartoffifteenminutes"
+        | "now" => with(SqlType::DateTimeUtc),
         "toyyyymm" | "toyyyymmdd" => with(SqlType::Int(Int::U32)),
         "toyear" => with(SqlType::Int(Int::U16)),
-        "tomonth" | "todayofmonth" | "todayofweek" | "tohour" | "tominute" | "tosecond" => {
-            with(SqlType::Int(Int::U8))
-        }
+        "tomonth" | "todayofmonth" | "todayofweek" | "tohour" | "tominute" | "tosecond" => with(SqlType::Int(Int::U8)),
         "length" => with(SqlType::Int(Int::U64)),
         "tostring" | "lower" | "upper" | "concat" | "substring" | "trim" | "replaceall" => with(SqlType::String),
         _ => {

@@ -1,9 +1,9 @@
 //! What a query method returns against what the query selects.
 
 use super::analyze::Projected;
+use super::dialect::QueryDialect;
 use super::schema::{Family, Schema, value_family};
 use super::signature::single_generic;
-use super::dialect::QueryDialect;
 use crate::model::Ctxt;
 use crate::model::ast::type_name;
 

@@ -171,8 +171,12 @@ mod tests {
 
     #[test]
     fn named_parameters_outside_literals() {
-        let s =
-            scan("SELECT ':no', \"a:b\" FROM t WHERE a = :a AND b::text = :b -- :c\n", QueryDialect::Sql(Dialect::Postgres)).ok().unwrap();
+        let s = scan(
+            "SELECT ':no', \"a:b\" FROM t WHERE a = :a AND b::text = :b -- :c\n",
+            QueryDialect::Sql(Dialect::Postgres),
+        )
+        .ok()
+        .unwrap();
         assert_eq!(s.occurrences, ["a", "b"]);
         assert_eq!(s.text, "SELECT ':no', \"a:b\" FROM t WHERE a =  __dbkit_p0  AND b::text =  __dbkit_p1  -- :c\n");
         assert_eq!(
