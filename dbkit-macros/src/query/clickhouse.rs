@@ -150,18 +150,19 @@ pub(crate) fn infer<'m>(expr: &Expr, column: &dyn Fn(&Expr) -> Option<&'m Column
             _ => None,
         },
         Expr::Cast { kind: CastKind::Cast | CastKind::DoubleColon, data_type, .. } => named(&data_type.to_string()),
-        Expr::BinaryOp { op, .. } => match op {
-            // Comparisons and logic are `UInt8` in ClickHouse.
-            BinaryOperator::Eq
-            | BinaryOperator::NotEq
-            | BinaryOperator::Lt
-            | BinaryOperator::LtEq
-            | BinaryOperator::Gt
-            | BinaryOperator::GtEq
-            | BinaryOperator::And
-            | BinaryOperator::Or => Some(Typed::new(SqlType::Int(Int::U8))),
-            _ => None,
-        },
+        // Comparisons and logic are `UInt8` in ClickHouse.
+        Expr::BinaryOp {
+            op:
+                BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq
+                | BinaryOperator::And
+                | BinaryOperator::Or,
+            ..
+        } => Some(Typed::new(SqlType::Int(Int::U8))),
         Expr::Function(function) => {
             let name = function.name.to_string();
             let args = arguments(&function.args);
@@ -192,23 +193,13 @@ fn literal(value: &Value, negative: bool) -> Option<Typed> {
         Value::Number(number, _) if number.contains(['.', 'e', 'E']) => SqlType::F64,
         Value::Number(number, _) => {
             let n: u128 = number.parse().ok()?;
-            let int = if negative {
-                match n {
-                    0..=0x80 => Int::I8,
-                    0..=0x8000 => Int::I16,
-                    0..=0x8000_0000 => Int::I32,
-                    0..=0x8000_0000_0000_0000 => Int::I64,
-                    _ => return None,
-                }
+            // The largest value of each type, smallest type first.
+            let types = if negative {
+                [(0x80, Int::I8), (0x8000, Int::I16), (0x8000_0000, Int::I32), (0x8000_0000_0000_0000, Int::I64)]
             } else {
-                match n {
-                    0..=0xff => Int::U8,
-                    0..=0xffff => Int::U16,
-                    0..=0xffff_ffff => Int::U32,
-                    0..=0xffff_ffff_ffff_ffff => Int::U64,
-                    _ => return None,
-                }
+                [(0xff, Int::U8), (0xffff, Int::U16), (0xffff_ffff, Int::U32), (0xffff_ffff_ffff_ffff, Int::U64)]
             };
+            let (_, int) = types.into_iter().find(|&(max, _)| n <= max)?;
             SqlType::Int(int)
         }
         _ => return None,
@@ -568,7 +559,7 @@ mod tests {
 
     #[test]
     fn argument_bindings() {
-        let of = |ty: syn::Type| binding(&ty).map(|(c, w, t)| (c, w, t));
+        let of = |ty: syn::Type| binding(&ty);
         assert_eq!(of(syn::parse_quote!(&str)), Some((false, None, "String".to_owned())));
         assert_eq!(of(syn::parse_quote!(i64)), Some((false, None, "Int64".to_owned())));
         assert_eq!(
