@@ -150,6 +150,14 @@ impl Database {
         self.inner.server.mysql_insert_returning
     }
 
+    /// Whether this ClickHouse server takes server-side query parameters (19.11 and later, unless
+    /// [`DatabaseConfig::clickhouse_query_parameters`] says otherwise). Generated
+    /// `#[dbkit::queries]` methods send their values as parameters where it does, and write them
+    /// into the statement with the `clickhouse` crate's escaping where it does not (18.16).
+    pub fn clickhouse_query_parameters(&self) -> bool {
+        self.inner.server.clickhouse_query_parameters
+    }
+
     /// Open, draining or closed.
     pub fn state(&self) -> DatabaseState {
         self.inner.tracker.state()

@@ -283,7 +283,7 @@
 //! | SQLite | `get_for_update` is a plain read: SQLite has no row locks and serializes writers, so a conflicting unit of work fails with a retryable busy error, which `transaction_with` reruns. No `u64` column. A `#[key(auto)]` id may be reused after the largest is deleted. |
 //! | PostgreSQL | No unsigned integers and no `i8` column (use `i16`, `i32`, `i64`). |
 //! | MySQL / MariaDB | No `UPDATE … RETURNING` (MySQL: no `INSERT … RETURNING` either), so those writes are a statement and a read in one transaction. Very wide `create_many` rows may need a larger `max_allowed_packet`. |
-//! | ClickHouse | Append-only: no `create`, `update`, `delete`, `UserPatch` or `#[key(auto)]`; no transactions (`in_transaction` and so `get_for_update` are compile errors); no `#[dbkit::queries]` today (run the SQL through `Database::clickhouse()`); `create_many` is atomic only per 100 000 rows; the key and `#[unique]` are not enforced; lookup values are written into the statement as escaped literals; `DateTime` keeps whole seconds. |
+//! | ClickHouse | Append-only: no `create`, `update`, `delete`, `UserPatch` or `#[key(auto)]`; no transactions (`in_transaction` and so `get_for_update` are compile errors); `#[dbkit::queries]` are `SELECT`s only, without list (`IN (:ids)`) arguments, their values server-side parameters on 19.11 and later and the crate's escaped literals on 18.16 (as the lookup values of `get`, `get_by_<unique>` and `list` always are); `create_many` is atomic only per 100 000 rows; the key and `#[unique]` are not enforced; `DateTime` keeps whole seconds. |
 //! | Oracle | Needs Oracle Instant Client at run time (ODPI-C); no `#[dbkit::queries]` today (use `Database::oracle()` or `tx.oracle()`); `''` is NULL; only the types of the type table bind; no time-of-day type. |
 //! | several backends | Only `sqlite`, `postgres` and `mysql` can be listed together; a ClickHouse or Oracle model lists its backend alone. |
 //!
@@ -361,6 +361,75 @@
 //! at compile time. A `#[column(sql_type = "...")]` changes only the DDL: the value still travels
 //! in its Rust type's encoding (serde's, for a type dbkit does not know), and is looked up through
 //! its serde form.
+//!
+//! ### Queries on ClickHouse models
+//!
+//! `#[dbkit::queries]` takes a ClickHouse model's repository, with the same `:param` syntax and
+//! return shapes as on the SQL backends (see [Custom queries](#custom-queries)); the SQL is parsed
+//! in ClickHouse's dialect and must be a `SELECT` (rows go in with `create_many`; mutations
+//! through `Database::clickhouse()`). The seed's activity query:
+//!
+//! ```
+//! # #[cfg(feature = "clickhouse")] mod example {
+//! use chrono::{DateTime, NaiveDate, Utc};
+//! use dbkit::prelude::*;
+//!
+//! #[derive(Debug, Clone, PartialEq, Repository)]
+//! #[database(clickhouse)]
+//! #[repository(table = "user_events")]
+//! pub struct UserEvent {
+//!     #[key]
+//!     pub id: u64,
+//!     pub user_id: i64,
+//!     pub event_type: String,
+//!     pub event_data: serde_json::Value,
+//!     pub event_time: DateTime<Utc>,
+//! }
+//!
+//! #[dbkit::queries]
+//! impl UserEventRepository {
+//!     /// Activity per user per day: `count()` is `UInt64`, `toDate(…)` is `Date`.
+//!     #[query(
+//!         "SELECT user_id, toDate(event_time) AS day, count() FROM user_events
+//!          WHERE event_time BETWEEN :start AND :end
+//!          GROUP BY user_id, toDate(event_time) ORDER BY day DESC, user_id"
+//!     )]
+//!     pub async fn get_user_activity(
+//!         &self,
+//!         start: DateTime<Utc>,
+//!         end: DateTime<Utc>,
+//!     ) -> dbkit::Result<Vec<(i64, NaiveDate, u64)>>;
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! **Result types are checked exactly.** Rows arrive as `RowBinary`, which has no names and no
+//! types: each value is read by the width of the Rust type it lands in, so an `i32` read from a
+//! `UInt64` would not fail but read the wrong bytes. So each selected column must be decoded as
+//! its field's type (`Option` exactly where the column is `Nullable`), and the expressions dbkit
+//! knows the type of must be decoded as that type: `count()`, `uniq(…)`, `countIf` are `u64`;
+//! `sum` of a signed integer `i64`, of an unsigned one `u64`, of a float `f64`; `avg` and
+//! `quantile(…)(…)`/`median` of a number `f64`; `min`, `max`, `any`, `argMin`, `argMax` the
+//! argument's type; `toDate`, `toStartOfMonth`, `toMonday`, `today` a `chrono::NaiveDate`;
+//! `toDateTime`, `toStartOfHour`, `toStartOfDay`, `toStartOfMinute`, `now` a
+//! `chrono::DateTime<Utc>`; `toYYYYMM` `u32`; `toInt64(…)`, `toFloat64(…)`, `CAST(x AS UInt32)`
+//! the type named; a comparison `u8`; an integer literal the smallest `UInt`/`Int` that holds it,
+//! as ClickHouse types it (`1` is `u8`). Any other expression is taken on trust — wrap it in a
+//! conversion (`toUInt64(…)`) to have it checked. On 18.16 `quantile` of an integer narrower than
+//! 64 bits keeps the integer's type: write `quantile(0.5)(toFloat64(x))` there.
+//!
+//! **Every value is bound**, two ways, chosen when the database connects by the server's version
+//! ([`Database::clickhouse_query_parameters`]): on 19.11 and later as server-side parameters
+//! (`{p0:Int64}` in the statement, the value sent apart as `param_p0`), so no value is ever part
+//! of the SQL text; on 18.16, which has no parameters, through the `clickhouse` crate's `bind`,
+//! which writes each value as an escaped literal (`'` and `\` escaped in text, integers as
+//! digits). Dates, instants, UUIDs and bytes travel in a form a conversion turns into the
+//! column's type, the same on both ways (`toDate('2024-01-01')`, `toDateTime(1704067200)`,
+//! `toUUID('…')`, `unhex('…')`). [`DatabaseConfig::clickhouse_query_parameters`] overrides the
+//! detection (for a proxy that reports another version). A hostile value — `2024-01-01' OR 1=1
+//! --`, backslashes, quotes, `?`, `{p0:String}` — is compared literally on both (the
+//! `query_clickhouse` test). A list argument (`IN (:ids)`) is not supported on ClickHouse.
 //!
 //! ## Oracle
 //!
@@ -492,9 +561,14 @@
 //! (or a module nested after them); two models of one name in nested modules cannot both be
 //! used this way. Errors are exact and immediate, and no database or cache is involved.
 //!
-//! **Limits**: the checker knows what the model says, not what the database will compute: the
-//! type of an expression or aggregate (`COUNT(*)`, `SUM(x)`) is not checked against its tuple
-//! element, and backends differ there (`SUM` of an integer is `DECIMAL` on MySQL: `CAST` it);
+//! **ClickHouse models** have checked queries too, `SELECT`s only, with their result types
+//! checked exactly, aggregates and common functions included, and their values bound as
+//! server-side parameters or, on 18.16, with the crate's escaping: see
+//! [Queries on ClickHouse models](#queries-on-clickhouse-models).
+//!
+//! **Limits**: the checker knows what the model says, not what the database will compute: on the
+//! SQL backends the type of an expression or aggregate (`COUNT(*)`, `SUM(x)`) is not checked
+//! against its tuple element, and backends differ there (`SUM` of an integer is `DECIMAL` on MySQL: `CAST` it);
 //! columns of CTEs and subqueries in `FROM` are taken on trust; parameters are compared only in
 //! `=`/`<`/…, `LIKE`, `BETWEEN`, `IN`, `INSERT … VALUES` and `UPDATE … SET`.
 //!
@@ -753,7 +827,9 @@ mod private_paths {
     #[cfg(feature = "clickhouse")]
     use crate::__private::{
         clickhouse,
-        clickhouse_row::{date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option},
+        clickhouse_row::{
+            Param, date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option,
+        },
     };
     #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
     use crate::__private::{decode, fetch_all, fetch_one, fetch_optional, push_bind, push_set, sqlx};

@@ -10,9 +10,10 @@ use sqlparser::ast::{
 };
 use sqlparser::parser::Parser;
 
+use super::clickhouse::{self, Typed};
+use super::dialect::QueryDialect;
 use super::schema::Schema;
 use super::text::{self, Scanned};
-use crate::backend::sql::Dialect;
 
 /// A column of one of the models: `(model index, column index)`.
 pub(crate) type ColumnRef = (usize, usize);
@@ -32,8 +33,9 @@ pub(crate) struct Analysis {
 pub(crate) enum Projected {
     /// A column of a model, as written (`u.email`).
     Column { column: ColumnRef, label: String },
-    /// Anything else: an expression, an aggregate, a column of a CTE.
-    Expr { label: String },
+    /// Anything else: an expression, an aggregate, a column of a CTE; with its type where dbkit
+    /// knows it (ClickHouse's common functions and aggregates).
+    Expr { label: String, ty: Option<Typed> },
     /// `*` or `alias.*`: `model` is the table it stands for, when known; the byte range in the text.
     Wildcard { model: Option<usize>, qualifier: Option<String>, range: Option<(usize, usize)> },
 }
@@ -41,20 +43,10 @@ pub(crate) enum Projected {
 impl Projected {
     pub(crate) fn label(&self) -> String {
         match self {
-            Projected::Column { label, .. } | Projected::Expr { label } => label.clone(),
+            Projected::Column { label, .. } | Projected::Expr { label, .. } => label.clone(),
             Projected::Wildcard { qualifier: Some(q), .. } => format!("{q}.*"),
             Projected::Wildcard { qualifier: None, .. } => "*".to_owned(),
         }
-    }
-}
-
-fn parser_dialect(dialect: Dialect) -> Box<dyn sqlparser::dialect::Dialect> {
-    #[allow(unreachable_patterns)]
-    match dialect {
-        Dialect::Sqlite => Box::new(sqlparser::dialect::SQLiteDialect {}),
-        Dialect::Postgres => Box::new(sqlparser::dialect::PostgreSqlDialect {}),
-        Dialect::MySql => Box::new(sqlparser::dialect::MySqlDialect {}),
-        _ => Box::new(sqlparser::dialect::GenericDialect {}),
     }
 }
 
@@ -89,8 +81,8 @@ fn is_marker(ident: &Ident) -> bool {
     text::occurrence_of(&ident.value).is_some()
 }
 
-pub(crate) fn analyze(scanned: &Scanned, dialect: Dialect, models: &[Schema]) -> Result<Analysis, Vec<String>> {
-    let parser_dialect = parser_dialect(dialect);
+pub(crate) fn analyze(scanned: &Scanned, dialect: QueryDialect, models: &[Schema]) -> Result<Analysis, Vec<String>> {
+    let parser_dialect = dialect.parser();
     let mut statements = Parser::parse_sql(&*parser_dialect, &scanned.text).map_err(|e| {
         vec![format!("this is not valid {} SQL: {}", dialect.product(), unmark(&e.to_string(), scanned))]
     })?;
@@ -101,9 +93,13 @@ pub(crate) fn analyze(scanned: &Scanned, dialect: Dialect, models: &[Schema]) ->
         )]);
     }
     let statement = statements.remove(0);
-    let unportable = super::portable::check(&statement, dialect);
-    if !unportable.is_empty() {
-        return Err(unportable);
+    if let Some(sql) = dialect.sql() {
+        let unportable = super::portable::check(&statement, sql);
+        if !unportable.is_empty() {
+            return Err(unportable);
+        }
+    } else if !matches!(statement, Statement::Query(_)) {
+        return Err(vec![clickhouse::ONLY_SELECT.to_owned()]);
     }
 
     let mut scope = Scope::default();
@@ -143,8 +139,9 @@ pub(crate) fn analyze(scanned: &Scanned, dialect: Dialect, models: &[Schema]) ->
             (true, None)
         }
     };
-    let projection = projection_items
-        .map(|items| items.iter().map(|item| project(item, models, &scope, &scanned.text, &mut errors)).collect());
+    let projection = projection_items.map(|items| {
+        items.iter().map(|item| project(item, models, &scope, dialect, &scanned.text, &mut errors)).collect()
+    });
     if !errors.is_empty() {
         errors.dedup();
         return Err(errors.into_iter().map(|e| unmark(&e, scanned)).collect());
@@ -455,23 +452,38 @@ fn check_insert(
     }
 }
 
-fn project(item: &SelectItem, models: &[Schema], scope: &Scope, text: &str, errors: &mut Vec<String>) -> Projected {
+fn project(
+    item: &SelectItem,
+    models: &[Schema],
+    scope: &Scope,
+    dialect: QueryDialect,
+    text: &str,
+    errors: &mut Vec<String>,
+) -> Projected {
     let mut ignored = Vec::new();
-    let expression = |expr: &Expr, label: String, ignored: &mut Vec<String>| {
-        let column = match expr {
-            Expr::Identifier(ident) => resolve(models, scope, vec![ident], ignored),
-            Expr::CompoundIdentifier(parts) => resolve(models, scope, parts.iter().collect(), ignored),
-            _ => None,
-        };
-        match column {
-            Some(column) => Projected::Column { column, label },
-            None => Projected::Expr { label },
+    let column_of = |expr: &Expr, ignored: &mut Vec<String>| match expr {
+        Expr::Identifier(ident) => resolve(models, scope, vec![ident], ignored),
+        Expr::CompoundIdentifier(parts) => resolve(models, scope, parts.iter().collect(), ignored),
+        _ => None,
+    };
+    let expression = |expr: &Expr, label: String, ignored: &mut Vec<String>| match column_of(expr, ignored) {
+        Some(column) => Projected::Column { column, label },
+        None => {
+            // Only ClickHouse's `RowBinary` needs the exact type: the SQL drivers decode by name
+            // and convert.
+            let ty = (dialect == QueryDialect::ClickHouse)
+                .then(|| {
+                    let column = |e: &Expr| column_of(e, &mut Vec::new()).map(|(m, c)| &models[m].columns[c]);
+                    clickhouse::infer(expr, &column)
+                })
+                .flatten();
+            Projected::Expr { label, ty }
         }
     };
     match item {
         SelectItem::UnnamedExpr(expr) => expression(expr, expr.to_string(), &mut ignored),
         SelectItem::ExprWithAlias { expr, alias } => expression(expr, alias.value.clone(), &mut ignored),
-        SelectItem::ExprWithAliases { expr, .. } => Projected::Expr { label: expr.to_string() },
+        SelectItem::ExprWithAliases { expr, .. } => Projected::Expr { label: expr.to_string(), ty: None },
         SelectItem::Wildcard(options) => {
             let span = options.wildcard_token.0.span;
             let range = range(text, span.start, span.end);
@@ -485,7 +497,7 @@ fn project(item: &SelectItem, models: &[Schema], scope: &Scope, text: &str, erro
         }
         SelectItem::QualifiedWildcard(kind, options) => {
             let SelectItemQualifiedWildcardKind::ObjectName(name) = kind else {
-                return Projected::Expr { label: item.to_string() };
+                return Projected::Expr { label: item.to_string(), ty: None };
             };
             let qualifier = name.to_string();
             let first = name.0.first().and_then(ObjectNamePart::as_ident);

@@ -183,13 +183,15 @@ pub(super) fn attempt(
 /// attempt's body (see [`attempt`], and `crate::repository::call::dispatch` for a model of several
 /// backends). Returns the repository's method and the same method on the repository's view on
 /// the caller's transaction (`in_transaction`): the body is a private `__dbkit_<name>` taking the
-/// transaction, or `None`, that both call.
+/// transaction, or `None`, that both call. A model without transactions (`transactional` false)
+/// gets the method alone.
 pub(super) fn method(
     method: &QueryMethod,
     args: &[Arg],
     p: &TokenStream,
     repository: &str,
     write: bool,
+    transactional: bool,
     attempt: TokenStream,
 ) -> (TokenStream, TokenStream) {
     let QueryMethod { attrs, vis, sig, sql } = method;
@@ -210,7 +212,19 @@ pub(super) fn method(
     let names = args.iter().map(|a| &a.ident);
     let names = quote!(#(#names),*);
     let doc = format!(" Runs `{}`, checked at compile time by `#[dbkit::queries]`.", sql.value().trim());
-    let body = call_loop(p, repository, &method_name, write, true, attempt);
+    let body = call_loop(p, repository, &method_name, write, transactional, attempt);
+    if !transactional {
+        // No transactions (ClickHouse): the method alone, and no view.
+        let method = quote! {
+            #(#attrs)*
+            #[doc = ""]
+            #[doc = #doc]
+            #vis async fn #name(&self, #(#params),*) -> #p::Result<#output> {
+                #body
+            }
+        };
+        return (method, TokenStream::new());
+    }
     let method = quote! {
         async fn #inner(
             &self,

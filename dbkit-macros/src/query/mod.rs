@@ -13,6 +13,8 @@
 mod analyze;
 mod arguments;
 mod callback;
+mod clickhouse;
+mod dialect;
 mod generate;
 mod portable;
 pub(crate) mod schema;
@@ -26,11 +28,11 @@ use syn::ext::IdentExt;
 
 use self::callback::model_of_repository;
 pub(crate) use self::callback::{expand, model_macro, queries};
+use self::dialect::QueryDialect;
 use self::generate::stub;
 use self::schema::Schema;
 use self::shape::{Row, check_columns, model_layout, shape};
 use self::signature::{BodilessFn, QueryMethod, is_query_attr, split_query_attr};
-use crate::backend::sql::Dialect;
 use crate::model::Ctxt;
 
 fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenStream {
@@ -88,7 +90,7 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
     let p = &schemas[0].private;
     // The same methods on the repository's view on the caller's transaction, for the models
     // whose transactions `Database::transaction` runs (the SQL backends).
-    let view = (schemas[0].valid && !schemas[0].dialects.is_empty()).then(|| {
+    let view = (schemas[0].valid && transactional(&schemas[0])).then(|| {
         let view = in_transaction_type(&repository);
         quote! {
             #[automatically_derived]
@@ -118,6 +120,12 @@ fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenS
     quote! { #body #errors }
 }
 
+/// Whether the model's repository has a view on the caller's transaction: it lists SQL backends
+/// only (ClickHouse has no transactions).
+fn transactional(model: &Schema) -> bool {
+    !model.dialects.is_empty() && model.dialects.iter().all(|d| d.sql().is_some())
+}
+
 /// The repository's view on the caller's transaction, named as the impl block names the
 /// repository: `UserRepository` → `UserRepositoryInTransaction`, `super::UserRepository` →
 /// `super::UserRepositoryInTransaction`.
@@ -143,9 +151,9 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
         return (stub(method), TokenStream::new());
     }
     if model.dialects.is_empty() {
-        // A valid ClickHouse or Oracle model: not silently an `unimplemented!()` body.
+        // A valid Oracle model: not silently an `unimplemented!()` body.
         err(format!(
-            "custom queries are generated for SQLite, PostgreSQL and MySQL models; `{}` is a ClickHouse or Oracle model: run the statement through `Database::clickhouse()` or `Database::oracle()`",
+            "custom queries are generated for SQLite, PostgreSQL, MySQL and ClickHouse models; `{}` is an Oracle model: run the statement through `Database::oracle()`",
             model.ident
         ));
         return (stub(method), TokenStream::new());
@@ -169,7 +177,7 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
     // one found in only some names them.
     let mut attempts = Vec::new();
     let mut write = false;
-    let mut found: Vec<(syn::Error, Vec<Dialect>)> = Vec::new();
+    let mut found: Vec<(syn::Error, Vec<QueryDialect>)> = Vec::new();
     for &dialect in &model.dialects {
         let dcx = Ctxt::new();
         if let Some((attempt, writes)) = check_dialect(&dcx, method, &args, inner.as_ref(), dialect, models) {
@@ -198,7 +206,7 @@ fn expand_method(cx: &Ctxt, method: &QueryMethod, models: &[Schema], repository:
     }
     let p = &model.private;
     let attempt = crate::repository::call::dispatch(p, attempts);
-    generate::method(method, &args, p, repository, write, attempt)
+    generate::method(method, &args, p, repository, write, transactional(model), attempt)
 }
 
 /// Checks the query in `dialect`: its text, its tables and columns, its arguments and its result
@@ -209,7 +217,7 @@ fn check_dialect(
     method: &QueryMethod,
     args: &[signature::Arg],
     inner: Option<&syn::Type>,
-    dialect: Dialect,
+    dialect: QueryDialect,
     models: &[Schema],
 ) -> Option<(TokenStream, bool)> {
     let model = &models[0];
@@ -235,6 +243,10 @@ fn check_dialect(
     arguments::check_names(cx, sql_lit, &method.sig.ident, &scanned, args);
     let (Some(analysis), Some(inner)) = (analysis, inner) else { return None };
     let lists = arguments::lists_and_types(cx, &scanned, args, &analysis, models);
+    let bindings = match dialect {
+        QueryDialect::ClickHouse => clickhouse::bindings(cx, args, &scanned.occurrences),
+        QueryDialect::Sql(_) => None,
+    };
 
     // The result shape against the select list.
     let shape = shape(inner, &model.ident, analysis.write);
@@ -250,14 +262,23 @@ fn check_dialect(
             Ok(order) => layout = Some(order),
             Err(message) => err(message),
         },
-        (Some(projection), Some(Row::Tuple(types))) => check_columns(projection, types, models, cx, sql_lit),
-        (Some(projection), Some(Row::Scalar(ty))) => check_columns(projection, std::slice::from_ref(ty), models, cx, sql_lit),
+        (Some(projection), Some(Row::Tuple(types))) => check_columns(projection, types, models, dialect, cx, sql_lit),
+        (Some(projection), Some(Row::Scalar(ty))) => {
+            check_columns(projection, std::slice::from_ref(ty), models, dialect, cx, sql_lit)
+        }
     }
     if cx.errors_reported() > 0 {
         return None;
     }
-    let attempt =
-        generate::attempt(args, &scanned.occurrences, &lists, &text, dialect, &shape, layout.as_deref(), model);
+    let attempt = match (dialect, bindings) {
+        (QueryDialect::Sql(dialect), _) => {
+            generate::attempt(args, &scanned.occurrences, &lists, &text, dialect, &shape, layout.as_deref(), model)
+        }
+        (QueryDialect::ClickHouse, Some(bindings)) => {
+            clickhouse::attempt(&text, &bindings, &shape, layout.as_deref(), model)
+        }
+        (QueryDialect::ClickHouse, None) => return None,
+    };
     Some((attempt, analysis.write))
 }
 

@@ -3,16 +3,17 @@
 
 use proc_macro2::TokenStream;
 
-use crate::backend::{self, sql::Dialect};
+use super::dialect::QueryDialect;
+use crate::backend;
 use crate::model::{Ctxt, SqlType};
 
 /// One model, owned (the derive input it came from is parsed again per query macro call).
 pub(crate) struct Schema {
     pub(crate) ident: syn::Ident,
     pub(crate) table: String,
-    /// The SQL dialects of the backends the model lists, in `#[database(...)]` order; none for a
-    /// ClickHouse or Oracle model.
-    pub(crate) dialects: Vec<Dialect>,
+    /// The query dialects of the backends the model lists, in `#[database(...)]` order; none for
+    /// an Oracle model.
+    pub(crate) dialects: Vec<QueryDialect>,
     pub(crate) columns: Vec<Column>,
     /// Whether the model itself is valid; an invalid one was reported by the derive.
     pub(crate) valid: bool,
@@ -35,7 +36,7 @@ impl Schema {
         let cont = backend::checked(&cx, input);
         let valid = cx.check().is_ok();
         let cont = cont?;
-        let dialects = cont.backends().filter_map(Dialect::of).collect();
+        let dialects = cont.backends().filter_map(QueryDialect::of).collect();
         Some(Schema {
             ident: cont.ident.clone(),
             table: cont.table(),

@@ -1,9 +1,9 @@
 //! What a query method returns against what the query selects.
 
 use super::analyze::Projected;
+use super::dialect::QueryDialect;
 use super::schema::{Family, Schema, value_family};
 use super::signature::single_generic;
-use crate::backend::sql::Dialect;
 use crate::model::Ctxt;
 use crate::model::ast::type_name;
 
@@ -62,7 +62,7 @@ pub(super) fn shape(inner: &syn::Type, model: &syn::Ident, write: bool) -> Shape
 pub(super) fn model_layout(
     projection: &[Projected],
     models: &[Schema],
-    dialect: Dialect,
+    dialect: QueryDialect,
     text: &mut String,
 ) -> Result<Vec<usize>, String> {
     let model = &models[0];
@@ -76,7 +76,7 @@ pub(super) fn model_layout(
             Projected::Column { column: (m, _), label } => {
                 problems.push(format!("`{label}` is a column of `{}`, not of `{}`", models[*m].table, model.table))
             }
-            Projected::Expr { label } => problems.push(format!("`{label}` is not a column of `{}`", model.table)),
+            Projected::Expr { label, .. } => problems.push(format!("`{label}` is not a column of `{}`", model.table)),
             Projected::Wildcard { model: Some(0), qualifier, range: Some(range) } => {
                 let prefix = qualifier.as_ref().map(|q| format!("{q}.")).unwrap_or_default();
                 let list =
@@ -127,6 +127,7 @@ pub(super) fn check_columns(
     projection: &[Projected],
     types: &[syn::Type],
     models: &[Schema],
+    dialect: QueryDialect,
     cx: &Ctxt,
     lit: &syn::LitStr,
 ) {
@@ -156,6 +157,12 @@ pub(super) fn check_columns(
         return;
     }
     for (item, ty) in projection.iter().zip(types) {
+        if dialect == QueryDialect::ClickHouse {
+            if let Some(message) = super::clickhouse::check_result(item, ty, models) {
+                cx.syn_error(syn::Error::new_spanned(ty, message));
+            }
+            continue;
+        }
         let Projected::Column { column: (m, c), label } = item else { continue };
         let column = &models[*m].columns[*c];
         let (actual, optional) = value_family(ty);

@@ -1,6 +1,7 @@
 //! Unit tests of the query checks, on `proc_macro2` types.
 
 use super::analyze::Analysis;
+use super::dialect::QueryDialect;
 use super::text::Piece;
 use super::*;
 use crate::backend::sql::Dialect;
@@ -21,8 +22,8 @@ fn user() -> Schema {
 }
 
 fn analyze(sql: &str) -> Result<Analysis, Vec<String>> {
-    let scanned = text::scan(sql, Dialect::Sqlite).map_err(|e| vec![e])?;
-    analyze::analyze(&scanned, Dialect::Sqlite, &[user()])
+    let scanned = text::scan(sql, QueryDialect::Sql(Dialect::Sqlite)).map_err(|e| vec![e])?;
+    analyze::analyze(&scanned, QueryDialect::Sql(Dialect::Sqlite), &[user()])
 }
 
 #[test]
@@ -48,12 +49,16 @@ fn reports_unknown_tables_and_columns() {
 fn wildcard_expands_to_the_model_columns() {
     let a = analyze("SELECT * FROM users WHERE id = :id").ok().unwrap();
     let mut text = a.text.clone();
-    let layout = model_layout(a.projection.as_ref().unwrap(), &[user()], Dialect::Sqlite, &mut text).ok().unwrap();
+    let layout = model_layout(a.projection.as_ref().unwrap(), &[user()], QueryDialect::Sql(Dialect::Sqlite), &mut text)
+        .ok()
+        .unwrap();
     assert_eq!(layout, [0, 1, 2]);
     assert_eq!(text::pieces(&text)[0], Piece::Text(r#"SELECT "id", "email", "bio" FROM users WHERE id = "#.into()));
     let a = analyze("SELECT u.* FROM users AS u").ok().unwrap();
     let mut text = a.text.clone();
-    model_layout(a.projection.as_ref().unwrap(), &[user()], Dialect::Sqlite, &mut text).ok().unwrap();
+    model_layout(a.projection.as_ref().unwrap(), &[user()], QueryDialect::Sql(Dialect::Sqlite), &mut text)
+        .ok()
+        .unwrap();
     assert_eq!(text, r#"SELECT u."id", u."email", u."bio" FROM users AS u"#);
 }
 
@@ -61,6 +66,8 @@ fn wildcard_expands_to_the_model_columns() {
 fn model_rows_need_every_column() {
     let a = analyze("SELECT id, email FROM users").ok().unwrap();
     let mut text = a.text.clone();
-    let error = model_layout(a.projection.as_ref().unwrap(), &[user()], Dialect::Sqlite, &mut text).err().unwrap();
+    let error = model_layout(a.projection.as_ref().unwrap(), &[user()], QueryDialect::Sql(Dialect::Sqlite), &mut text)
+        .err()
+        .unwrap();
     assert!(error.contains("missing `bio`"), "{error}");
 }

@@ -2,6 +2,7 @@
 //! comments, and replaced by marker identifiers that every dialect's parser reads as a column
 //! name; and, once checked, the final SQL split at the markers.
 
+use super::dialect::QueryDialect;
 use crate::backend::sql::Dialect;
 
 /// The prefix of a marker: `:since` becomes `__dbkit_p0`, its first occurrence.
@@ -25,7 +26,7 @@ pub(crate) fn occurrence_of(ident: &str) -> Option<usize> {
 
 /// Replaces `:name` by markers. A positional placeholder (`?`, `$1`) is an error: parameters are
 /// named, so that each is bound from the argument of that name.
-pub(crate) fn scan(sql: &str, dialect: Dialect) -> Result<Scanned, String> {
+pub(crate) fn scan(sql: &str, dialect: QueryDialect) -> Result<Scanned, String> {
     let chars: Vec<char> = sql.chars().collect();
     let mut text = String::with_capacity(sql.len() + 16);
     let mut occurrences = Vec::new();
@@ -38,11 +39,11 @@ pub(crate) fn scan(sql: &str, dialect: Dialect) -> Result<Scanned, String> {
         match c {
             '\'' | '"' | '`' => {
                 // A literal or quoted identifier, to its closing quote (a doubled quote inside is
-                // the quote itself; MySQL also escapes with a backslash in strings).
+                // the quote itself; MySQL and ClickHouse also escape with a backslash).
                 let start = i;
                 i += 1;
                 while i < chars.len() {
-                    if dialect == Dialect::MySql && c != '`' && chars[i] == '\\' {
+                    if dialect.backslash_escapes() && c != '`' && chars[i] == '\\' {
                         i += 2;
                         continue;
                     }
@@ -91,13 +92,13 @@ pub(crate) fn scan(sql: &str, dialect: Dialect) -> Result<Scanned, String> {
                 text.push(' ');
                 occurrences.push(name);
             }
-            '?' if dialect != Dialect::Postgres => {
+            '?' if dialect != QueryDialect::Sql(Dialect::Postgres) => {
                 return Err(
                     "a positional `?` placeholder: name each parameter after its argument, like `WHERE email = :email`"
                         .to_owned(),
                 );
             }
-            '$' if dialect == Dialect::Postgres && next.is_some_and(|n| n.is_ascii_digit()) => {
+            '$' if dialect == QueryDialect::Sql(Dialect::Postgres) && next.is_some_and(|n| n.is_ascii_digit()) => {
                 return Err(
                     "a positional `$n` placeholder: name each parameter after its argument, like `WHERE email = :email`"
                         .to_owned(),
@@ -170,8 +171,12 @@ mod tests {
 
     #[test]
     fn named_parameters_outside_literals() {
-        let s =
-            scan("SELECT ':no', \"a:b\" FROM t WHERE a = :a AND b::text = :b -- :c\n", Dialect::Postgres).ok().unwrap();
+        let s = scan(
+            "SELECT ':no', \"a:b\" FROM t WHERE a = :a AND b::text = :b -- :c\n",
+            QueryDialect::Sql(Dialect::Postgres),
+        )
+        .ok()
+        .unwrap();
         assert_eq!(s.occurrences, ["a", "b"]);
         assert_eq!(s.text, "SELECT ':no', \"a:b\" FROM t WHERE a =  __dbkit_p0  AND b::text =  __dbkit_p1  -- :c\n");
         assert_eq!(
@@ -188,9 +193,9 @@ mod tests {
 
     #[test]
     fn positional_placeholders_are_refused() {
-        assert!(scan("SELECT 1 WHERE a = ?", Dialect::Sqlite).is_err());
-        assert!(scan("SELECT 1 WHERE a = '?'", Dialect::MySql).is_ok());
-        assert!(scan("SELECT 1 WHERE a = $1", Dialect::Postgres).is_err());
+        assert!(scan("SELECT 1 WHERE a = ?", QueryDialect::Sql(Dialect::Sqlite)).is_err());
+        assert!(scan("SELECT 1 WHERE a = '?'", QueryDialect::Sql(Dialect::MySql)).is_ok());
+        assert!(scan("SELECT 1 WHERE a = $1", QueryDialect::Sql(Dialect::Postgres)).is_err());
     }
 
     #[test]

@@ -51,6 +51,7 @@ pub struct DatabaseConfig {
     charset: String,
     sqlite_busy_timeout: Duration,
     mysql_insert_returning: Option<bool>,
+    clickhouse_query_parameters: Option<bool>,
 }
 
 /// Where a database lives.
@@ -109,6 +110,8 @@ impl DatabaseConfig {
             sqlite_busy_timeout: Duration::from_secs(5),
             // Detected from the server's version.
             mysql_insert_returning: None,
+            // Detected from the server's version.
+            clickhouse_query_parameters: None,
         }
     }
 
@@ -325,6 +328,21 @@ impl DatabaseConfig {
     /// See [`DatabaseConfig::mysql_insert_returning`].
     pub fn get_mysql_insert_returning(&self) -> Option<bool> {
         self.mysql_insert_returning
+    }
+
+    /// Whether a ClickHouse server takes server-side query parameters (`{name:Type}`, sent as
+    /// `param_name`), which `#[dbkit::queries]` methods then bind their values with: `None` (the
+    /// default) detects it from the server's version (19.11 and later); `Some(false)` makes them
+    /// write each value into the statement with the `clickhouse` crate's escaping instead, as on
+    /// 18.16 (for a proxy that reports another version, say).
+    pub fn clickhouse_query_parameters(mut self, parameters: impl Into<Option<bool>>) -> Self {
+        self.clickhouse_query_parameters = parameters.into();
+        self
+    }
+
+    /// See [`DatabaseConfig::clickhouse_query_parameters`].
+    pub fn get_clickhouse_query_parameters(&self) -> Option<bool> {
+        self.clickhouse_query_parameters
     }
 
     /// The backend this configuration connects to.

@@ -60,13 +60,15 @@ pub(crate) struct ServerInfo {
     pub(crate) mysql_flavor: Option<MySqlFlavor>,
     /// Whether `INSERT … RETURNING` works (MariaDB 10.5+; never MySQL).
     pub(crate) mysql_insert_returning: bool,
+    /// Whether a ClickHouse server takes server-side query parameters (19.11 and later).
+    pub(crate) clickhouse_query_parameters: bool,
 }
 
 impl ServerInfo {
     /// A server that is not MySQL-protocol.
     #[cfg(any(feature = "sqlite", feature = "postgres", feature = "clickhouse", feature = "oracle"))]
     pub(crate) fn plain(version: String) -> Self {
-        ServerInfo { version, mysql_flavor: None, mysql_insert_returning: false }
+        ServerInfo { version, mysql_flavor: None, mysql_insert_returning: false, clickhouse_query_parameters: false }
     }
 }
 

@@ -109,6 +109,23 @@ fn default_expression(expression: &str) -> String {
     expression.to_owned()
 }
 
+/// The serde `with` module of `::dbkit::__private::clickhouse_row` for a value whose Rust encoding
+/// is not ClickHouse's column (by the Rust type: `sql_type` changes only the DDL), `None` when
+/// serde's own encoding is `RowBinary`'s.
+pub(crate) fn codec(sql_type: SqlType, nullable: bool) -> Option<&'static str> {
+    Some(match (sql_type, nullable) {
+        (SqlType::Uuid, false) => "uuid",
+        (SqlType::Uuid, true) => "uuid_option",
+        (SqlType::DateTimeUtc, false) => "datetime",
+        (SqlType::DateTimeUtc, true) => "datetime_option",
+        (SqlType::NaiveDate, false) => "date",
+        (SqlType::NaiveDate, true) => "date_option",
+        (SqlType::Json, false) => "json",
+        (SqlType::Json, true) => "json_option",
+        _ => return None,
+    })
+}
+
 /// How a key or unique value is written into a `SELECT … WHERE column = <lookup>`: the
 /// placeholder the `clickhouse` crate fills in client-side, with the conversion ClickHouse needs
 /// from the literal it gets (see `provider.rs` for the value bound to it).

@@ -25,18 +25,10 @@ impl<'a> ClickHouseProvider<'a> {
         ClickHouseProvider { cont, statements: Statements::new(cont), p: cont.private() }
     }
 
-    /// The serde `with` module of `::dbkit::__private::clickhouse_row` for a field whose Rust value
-    /// is not encoded as ClickHouse's column (by the Rust type: `sql_type` changes only the DDL).
+    /// The serde `with` module of `::dbkit::__private::clickhouse_row` for a field, if it needs one.
     fn codec(&self, field: &Field<'_>) -> Option<String> {
-        let name = match field.sql_type {
-            SqlType::Uuid => "uuid",
-            SqlType::DateTimeUtc => "datetime",
-            SqlType::NaiveDate => "date",
-            SqlType::Json => "json",
-            _ => return None,
-        };
-        let option = if field.nullable { "_option" } else { "" };
-        Some(format!("{}::clickhouse_row::{name}{option}", self.cont.private_str()))
+        let module = super::codec(field.sql_type, field.nullable)?;
+        Some(format!("{}::clickhouse_row::{module}", self.cont.private_str()))
     }
 
     /// `#[serde(rename = "column", with = "…")]`: the name is the column the crate's `insert` lists.

@@ -26,7 +26,17 @@ use crate::{ConfigError, Database, DatabaseConfig, Error, Result};
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
     let client = client(config)?;
     let version: String = client.query("SELECT version()").fetch_one().await?;
-    Ok((Engine::ClickHouse(client), ServerInfo::plain(version)))
+    let parameters = config.get_clickhouse_query_parameters().unwrap_or_else(|| has_query_parameters(&version));
+    let server = ServerInfo { clickhouse_query_parameters: parameters, ..ServerInfo::plain(version) };
+    Ok((Engine::ClickHouse(client), server))
+}
+
+/// Whether a server of `version` takes server-side query parameters (`{name:Type}` in the
+/// statement, `param_name=` in the request): added in 19.11; 18.16, Debian's, has none.
+pub(crate) fn has_query_parameters(version: &str) -> bool {
+    let mut numbers = version.split(|c: char| !c.is_ascii_digit()).map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) >= (19, 11)
 }
 
 fn client(config: &DatabaseConfig) -> Result<Client, ConfigError> {
@@ -104,5 +114,19 @@ impl Database {
         };
         let in_flight = self.tracker().enter(self.name())?;
         Ok(ClickHouseSession { client: client.clone(), _in_flight: in_flight })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_query_parameters;
+
+    #[test]
+    fn query_parameters_from_19_11() {
+        assert!(!has_query_parameters("18.16.1"));
+        assert!(!has_query_parameters("19.10.1.5"));
+        assert!(has_query_parameters("19.11.3.11"));
+        assert!(has_query_parameters("26.1.2.1"));
+        assert!(!has_query_parameters("unknown"));
     }
 }

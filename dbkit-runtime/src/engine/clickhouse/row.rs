@@ -113,6 +113,89 @@ mod json_text {
     }
 }
 
+/// The form a `#[dbkit::queries]` argument is sent in when its Rust value is not what ClickHouse
+/// reads for its column type: the generated statement wraps the placeholder in the conversion
+/// (`toDateTime(?)`, `toUUID(?)`, `unhex(?)`, `toDate(?)`) that turns this form into the column's
+/// type, the same on both ways of binding (the crate's escaped literal on 18.16, a server-side
+/// parameter on current servers).
+pub trait Param {
+    /// What is bound: an integer or a string.
+    type Value: serde::Serialize;
+
+    /// The value to bind.
+    fn param(&self) -> Self::Value;
+}
+
+impl Param for chrono::DateTime<chrono::Utc> {
+    /// The seconds since 1970: an instant, whatever the server's time zone.
+    type Value = i64;
+    fn param(&self) -> i64 {
+        self.timestamp()
+    }
+}
+
+impl Param for chrono::NaiveDate {
+    /// `YYYY-MM-DD`.
+    type Value = String;
+    fn param(&self) -> String {
+        self.format("%Y-%m-%d").to_string()
+    }
+}
+
+impl Param for ::uuid::Uuid {
+    /// The hyphenated text.
+    type Value = String;
+    fn param(&self) -> String {
+        self.hyphenated().to_string()
+    }
+}
+
+impl Param for bool {
+    /// 0 or 1, as the `UInt8` column stores it.
+    type Value = u8;
+    fn param(&self) -> u8 {
+        u8::from(*self)
+    }
+}
+
+impl Param for [u8] {
+    /// Hexadecimal text, for `unhex`: the bytes need not be UTF-8.
+    type Value = String;
+    fn param(&self) -> String {
+        hex(self)
+    }
+}
+
+impl Param for Vec<u8> {
+    type Value = String;
+    fn param(&self) -> String {
+        hex(self)
+    }
+}
+
+impl Param for serde_json::Value {
+    /// The JSON text, as the `String` column stores it.
+    type Value = String;
+    fn param(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl<T: Param + ?Sized> Param for &T {
+    type Value = T::Value;
+    fn param(&self) -> T::Value {
+        (**self).param()
+    }
+}
+
+impl<T: Param> Param for Option<T> {
+    /// `NULL` for `None`.
+    type Value = Option<T::Value>;
+    fn param(&self) -> Option<T::Value> {
+        self.as_ref().map(Param::param)
+    }
+}
+
 /// `bytes` as the hexadecimal text ClickHouse's `unhex()` reads: how a `Vec<u8>` key is looked up,
 /// since ClickHouse 18.16 has no `X'…'` literal.
 pub fn hex(bytes: &[u8]) -> String {
