@@ -23,6 +23,7 @@
 //! well-known implementation, rockscache, is Go); the scripts are short and every branch of them is
 //! exercised by `tests/tests/cache_leases.rs`.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
@@ -143,6 +144,9 @@ pub struct CacheStats {
 /// Redis, costing nothing; then one read tries it again, and a success closes the breaker.
 #[derive(Debug, Default)]
 pub(crate) struct Guard {
+    /// The keys whose invalidation failed: reads of them skip Redis until a retried `DEL`
+    /// succeeds, so this process never reads a value older than its own acknowledged write.
+    unconfirmed: Mutex<HashSet<String>>,
     failures_in_a_row: AtomicU32,
     open_until: Mutex<Option<Instant>>,
     hits: AtomicU64,
@@ -269,6 +273,10 @@ impl RedisCache {
         Fut: Future<Output = Result<Option<T>>>,
     {
         let full_key = self.full_key(key);
+        if self.still_unconfirmed(&full_key, how).await {
+            self.guard.failed();
+            return Ok((loader().await?, ReadOutcome::Bypassed));
+        }
         let started = Instant::now();
         let token = uuid::Uuid::new_v4().simple().to_string();
         loop {
@@ -314,15 +322,51 @@ impl RedisCache {
     }
 
     /// Deletes `keys`, values and leases: a fill under a lease taken before this is refused.
+    ///
+    /// When it fails (Redis down, or the reply lost), the keys are remembered in this process:
+    /// its [`read_through`](RedisCache::read_through)s of them read the database, first trying the
+    /// `DEL` again, until one succeeds. So this process never reads a row older than its own
+    /// acknowledged write; another process may, until the value's TTL (the TTL plus the lease,
+    /// for a fill under way) has passed.
     pub async fn invalidate(&self, keys: &[&str]) -> Result<()> {
         if keys.is_empty() {
             return Ok(());
         }
+        let full_keys: Vec<String> = keys.iter().map(|key| self.full_key(key)).collect();
         let mut del = redis::cmd("DEL");
-        for key in keys {
-            del.arg(self.full_key(key));
+        del.arg(&full_keys);
+        let deleted = self.query::<i64>(&del).await.map(drop);
+        let mut unconfirmed = self.guard.unconfirmed.lock().expect("cache lock poisoned");
+        match &deleted {
+            Ok(()) => {
+                for key in &full_keys {
+                    unconfirmed.remove(key);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(keys = ?full_keys, error = %e, category = %e.category(), "cache invalidation failed: this process reads these keys from the database until it succeeds");
+                unconfirmed.extend(full_keys);
+            }
         }
-        self.query::<i64>(&del).await.map(drop)
+        deleted
+    }
+
+    /// Whether `full_key`'s last invalidation failed and, tried again now, fails again.
+    async fn still_unconfirmed(&self, full_key: &str, how: ReadThrough) -> bool {
+        if !self.guard.unconfirmed.lock().expect("cache lock poisoned").contains(full_key) {
+            return false;
+        }
+        let mut del = redis::cmd("DEL");
+        del.arg(full_key);
+        let limit = how.command_timeout.min(self.config.connect_timeout + self.config.response_timeout);
+        let mut connection = self.connection.clone();
+        match tokio::time::timeout(limit, del.query_async::<i64>(&mut connection)).await {
+            Ok(Ok(_)) => {
+                self.guard.unconfirmed.lock().expect("cache lock poisoned").remove(full_key);
+                false
+            }
+            _ => true,
+        }
     }
 
     async fn lookup(&self, full_key: &str, token: &str, how: ReadThrough) -> Result<Lookup> {
