@@ -304,10 +304,19 @@ impl Database {
             return Err(not_committed(tracker.unavailable(DatabaseState::Closed)));
         };
         match outcome {
-            Ok(value) => match tx.commit().await {
-                Ok(()) => Ok(value),
-                Err(error) => Err(FailedTransaction { error, committing: true }),
-            },
+            Ok(value) => {
+                #[cfg(feature = "redis")]
+                let invalidations = tx.take_invalidations();
+                let committed = tx.commit().await;
+                // After `COMMIT`, whatever its answer: an error there may have committed, and an
+                // invalidation too many costs one reload.
+                #[cfg(feature = "redis")]
+                crate::cache::invalidate_all(invalidations).await;
+                match committed {
+                    Ok(()) => Ok(value),
+                    Err(error) => Err(FailedTransaction { error, committing: true }),
+                }
+            }
             Err(error) => {
                 if let Err(rollback) = tx.rollback().await {
                     tracing::warn!(database = %self.inner.name, error = %rollback, "rollback failed");

@@ -12,6 +12,31 @@ pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
 
+/// The cache a generated repository reads through: none until `with_cache` (or `from_manager`)
+/// attaches one to a model with `#[repository(cache(...))]`. Every repository holds one, so the
+/// repository type is the same with and without the `redis` feature.
+#[derive(Clone, Debug, Default)]
+pub struct RepositoryCache {
+    #[cfg(feature = "redis")]
+    cache: Option<crate::RedisCache>,
+}
+
+#[cfg(feature = "redis")]
+impl RepositoryCache {
+    /// The cache `cache` (`None`: none).
+    pub fn new(cache: Option<crate::RedisCache>) -> Self {
+        RepositoryCache { cache }
+    }
+
+    /// The attached cache.
+    pub fn get(&self) -> Option<&crate::RedisCache> {
+        self.cache.as_ref()
+    }
+}
+
+#[cfg(feature = "redis")]
+pub use crate::cache::{CacheKey, Cacheable, ReadThrough, RedisCache, cache_key, manager_cache, read_key, read_row};
+
 /// What `in_transaction` on a ClickHouse repository asks of its argument, and nothing can
 /// implement (it is sealed): calling it is a compile error that says why.
 #[diagnostic::on_unimplemented(

@@ -44,6 +44,10 @@ pub struct DatabaseTransaction {
     pub(crate) inner: AnyTransaction,
     /// The database's name, for errors.
     database: Database,
+    /// The cache keys the unit's writes made stale: invalidated once it commits (or its commit's
+    /// outcome is unknown), dropped if it rolls back.
+    #[cfg(feature = "redis")]
+    invalidations: Vec<(crate::RedisCache, Vec<String>)>,
 }
 
 /// `$body` with `$tx` bound to the driver's transaction inside `$inner` (an `AnyTransaction`, by
@@ -91,7 +95,12 @@ impl DatabaseTransaction {
                 return Err(Error::TransactionsUnsupported { backend, database: db.name().to_owned() });
             }
         };
-        Ok(DatabaseTransaction { inner, database: db.clone() })
+        Ok(DatabaseTransaction {
+            inner,
+            database: db.clone(),
+            #[cfg(feature = "redis")]
+            invalidations: Vec::new(),
+        })
     }
 
     /// The backend of the database the transaction runs on.
@@ -220,6 +229,20 @@ impl DatabaseTransaction {
     }
 
     /// Commits; see [`Transaction::commit`](crate::Transaction::commit).
+    /// Queues the invalidation of `keys` in `cache` for when the unit commits: a generated write
+    /// of a cached repository, inside the unit.
+    #[cfg(feature = "redis")]
+    #[doc(hidden)]
+    pub fn invalidate_on_commit(&mut self, cache: &crate::RedisCache, keys: Vec<String>) {
+        self.invalidations.push((cache.clone(), keys));
+    }
+
+    /// The invalidations queued so far, taken out (the unit is about to end).
+    #[cfg(feature = "redis")]
+    pub(crate) fn take_invalidations(&mut self) -> Vec<(crate::RedisCache, Vec<String>)> {
+        std::mem::take(&mut self.invalidations)
+    }
+
     pub(crate) async fn commit(self) -> Result<()> {
         on_driver!(self.inner, tx => tx.commit().await, oracle => oracle.commit().await)
     }

@@ -325,6 +325,39 @@
 //! precision MySQL requires; an expression default on a MySQL `TEXT`/`BLOB`/`JSON` column must be
 //! written in parentheses (`default = "('')"`).
 //!
+//! ## A cached repository
+//!
+//! `#[repository(cache(ttl = "5m"))]` (feature `redis`; the model derives serde's `Serialize` and
+//! `Deserialize`) makes `get` and `get_by_<unique>` read through a [`RedisCache`] attached with
+//! `with_cache(cache)`, or by `from_manager` (the manager's `redis` cache, or its only one):
+//!
+//! ```ignore
+//! #[derive(Debug, Clone, PartialEq, Repository, serde::Serialize, serde::Deserialize)]
+//! #[database(postgres)]
+//! #[repository(cache(ttl = "5m"))]
+//! pub struct User { #[key(auto)] pub id: i64, #[unique] pub username: String, pub email: String }
+//!
+//! let users = UserRepository::new(&db).with_cache(cache);
+//! let ada = users.get(7).await?;                  // Redis, or the database and then Redis
+//! ```
+//!
+//! - Reads use [`RedisCache::read_through`]: a miss takes a lease before it reads the database, so
+//!   a row read before a concurrent write is never stored; concurrent misses load once; Redis down
+//!   or slow costs at most 100 ms a read until a circuit breaker skips it. A missing row is not
+//!   cached by key; a unique value that maps to nothing is (until a write creates it).
+//! - A unique value is cached as value → key, and the row read by key must still have that value:
+//!   a renamed or deleted row ends the mapping.
+//! - `create`, `create_many`, `update` and `delete` invalidate the key and the unique values they
+//!   write after they return (also when they fail: a failed write may have applied). Through
+//!   `in_transaction` the invalidations wait for the unit's `COMMIT` (and run also when its outcome
+//!   is unknown); a rollback drops them. Reads in a unit bypass the cache.
+//! - A failed invalidation makes this process read those keys from the database until a retried
+//!   `DEL` succeeds; other processes converge within the TTL.
+//! - Keys are `{table}:{hash}:{key}` and `{table}:{hash}:{column}={value}` under the cache's
+//!   prefix, the hash of the model's columns and types.
+//! - `#[dbkit::queries]` writes and raw SQL do not invalidate: call [`RedisCache::invalidate`]
+//!   yourself, or let the TTL end it.
+//!
 //! ## ClickHouse
 //!
 //! A `#[database(clickhouse)]` model is an append-only analytics table, and gets the methods
@@ -709,7 +742,28 @@ pub mod __private {
     pub use crate::{
         __dbkit_require_clickhouse as require_clickhouse, __dbkit_require_mysql as require_mysql,
         __dbkit_require_oracle as require_oracle, __dbkit_require_postgres as require_postgres,
-        __dbkit_require_sqlite as require_sqlite,
+        __dbkit_require_redis as require_redis, __dbkit_require_sqlite as require_sqlite,
+    };
+}
+
+// `#[repository(cache(...))]` needs Redis, as a backend needs its driver.
+#[cfg(feature = "redis")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dbkit_require_redis {
+    (@check) => {};
+    (@quiet $($item:tt)*) => { $($item)* };
+    ($($item:tt)*) => { $($item)* };
+}
+#[cfg(not(feature = "redis"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dbkit_require_redis {
+    (@quiet $($item:tt)*) => {};
+    ($($item:tt)*) => {
+        ::core::compile_error! {
+            "`cache(...)` in `#[repository(...)]` needs the `redis` feature of dbkit: add `features = [\"redis\"]` to the `dbkit` dependency in Cargo.toml"
+        }
     };
 }
 

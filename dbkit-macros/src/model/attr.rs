@@ -119,6 +119,9 @@ pub(crate) struct Container {
     pub(crate) krate: Option<Located<syn::Path>>,
     /// `#[repository(serde)]`: `NewX` and `XPatch` implement serde's traits; the tokens are `serde`.
     pub(crate) serde: Option<TokenStream>,
+    /// `#[repository(cache(ttl = "5m"))]`: `get` and `get_by_<unique>` read through Redis; the
+    /// TTL in milliseconds, located at `cache`.
+    pub(crate) cache: Option<Located<u64>>,
 }
 
 /// `#[database(backend, …, name = "...")]`: one backend, or several SQL ones.
@@ -162,7 +165,7 @@ const FIELD_ATTRS: [&str; 3] = ["key", "unique", "column"];
 impl Container {
     pub(crate) fn from_ast(cx: &Ctxt, input: &syn::DeriveInput) -> Container {
         let mut container =
-            Container { database: None, database_written: false, table: None, krate: None, serde: None };
+            Container { database: None, database_written: false, table: None, krate: None, serde: None, cache: None };
         for attr in &input.attrs {
             let path = attr.path();
             if path.is_ident("database") {
@@ -299,12 +302,70 @@ fn parse_repository(cx: &Ctxt, attr: &syn::Attribute, container: &mut Container)
                 return skip_value(&meta);
             }
             Ok(())
+        } else if meta.path.is_ident("cache") {
+            parse_cache(cx, &meta, container)
         } else {
-            unknown_key(cx, &meta, "repository", &["table", "crate", "serde"])
+            unknown_key(cx, &meta, "repository", &["table", "crate", "serde", "cache"])
         }
     });
     if let Err(error) = parsed {
         cx.syn_error(error);
+    }
+}
+
+/// `cache(ttl = "5m")`: the TTL is required and must be a duration greater than zero, since an
+/// entry that never expires would stay stale for good after an invalidation lost on the way.
+fn parse_cache(cx: &Ctxt, meta: &ParseNestedMeta<'_>, container: &mut Container) -> syn::Result<()> {
+    const EXAMPLE: &str = "`#[repository(cache(ttl = \"5m\"))]`";
+    if container.cache.is_some() {
+        cx.error_spanned_by(&meta.path, "duplicate `cache` in `#[repository]`: keep one");
+    }
+    if !meta.input.peek(syn::token::Paren) {
+        cx.error_spanned_by(&meta.path, format!("`cache` needs its time to live: {EXAMPLE}"));
+        return skip_value(meta);
+    }
+    let mut ttl = None;
+    meta.parse_nested_meta(|inner| {
+        if inner.path.is_ident("ttl") {
+            set_string(cx, &inner, "repository(cache)", &mut ttl)
+        } else {
+            unknown_key(cx, &inner, "repository(cache)", &["ttl"])
+        }
+    })?;
+    match ttl {
+        None => cx.error_spanned_by(&meta.path, format!("`cache` needs its time to live: {EXAMPLE}")),
+        Some(ttl) => match parse_ttl(&ttl.value) {
+            Ok(ms) => container.cache = Some(Located::new(ms, &meta.path)),
+            Err(why) => cx.error_spanned_by(&ttl.tokens, why),
+        },
+    }
+    Ok(())
+}
+
+/// A TTL in milliseconds: `500ms`, `30s`, `5m`, `1h`, or seconds (`30`), as dbkit's
+/// configuration writes durations (the runtime's `config::parse_duration`, which a proc-macro
+/// crate cannot call).
+fn parse_ttl(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let per_unit = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(0) | Err(_) if matches!(text, "-1" | "0" | "none" | "never" | "") => Err(format!(
+            "a cache entry must expire, so that an invalidation lost on the way cannot keep it stale for good: write a time to live such as `ttl = \"5m\"`, not `{text}`"
+        )),
+        Ok(n) if n > 0 && per_unit > 0 => {
+            n.checked_mul(per_unit).ok_or_else(|| format!("`{text}` is too long a time to live"))
+        }
+        _ => Err(format!(
+            "expected a time to live such as `30s`, `5m` or `1h` (a whole number with `ms`, `s`, `m` or `h`), found `{text}`"
+        )),
     }
 }
 

@@ -22,6 +22,20 @@ pub(super) fn check(cx: &Ctxt, cont: &Container<'_>) {
     }
     check_column_names(cx, cont);
     check_has_columns(cx, cont);
+    check_cache(cx, cont);
+}
+
+/// `cache(...)`: on a model whose rows change (a ClickHouse table is append-only and read in
+/// bulk, where a row cache buys nothing).
+fn check_cache(cx: &Ctxt, cont: &Container<'_>) {
+    if let Some(cache) = &cont.attrs.cache
+        && cont.backend() == Some(Backend::ClickHouse)
+    {
+        cx.error_spanned_by(
+            &cache.tokens,
+            "ClickHouse models are not cached: their tables are append-only and read in bulk; remove `cache(...)`",
+        );
+    }
 }
 
 fn check_database(cx: &Ctxt, cont: &Container<'_>) {

@@ -2,7 +2,7 @@
 //! backend; the provider supplies each attempt's body.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 
 use super::call::call_loop;
 use super::{Providers, doc};
@@ -31,6 +31,19 @@ struct Method {
     attempt: TokenStream,
     /// Only on the view on the caller's transaction (`get_for_update`).
     in_transaction_only: bool,
+    /// What the method does with the cache of a model with `#[repository(cache(...))]`.
+    cache: Option<CacheRole>,
+}
+
+/// A method's part in the cache of a model with `#[repository(cache(...))]`.
+enum CacheRole {
+    /// Reads the row through the cache, by key.
+    Get,
+    /// Reads the key through the cache by this unique field, then the row by key.
+    GetBy(usize),
+    /// Makes these keys stale (an expression of the method's arguments, a `Vec<String>`): they
+    /// are invalidated after the write, or, in a unit of work, once it commits.
+    Write(TokenStream),
 }
 
 impl Methods<'_> {
@@ -91,7 +104,9 @@ impl Methods<'_> {
     /// transaction. Transactional: the body is a private `__dbkit_<name>` taking the transaction
     /// (or `None`), and both `name`s call it.
     fn method(&self, method: Method) -> (TokenStream, TokenStream) {
-        let Method { name, doc: text, params, args, output, write, guard, attempt, in_transaction_only } = method;
+        let Method { name, doc: text, params, args, output, write, guard, attempt, in_transaction_only, cache } =
+            method;
+        let cache = cache.filter(|_| self.cached());
         let (p, vis) = (self.p, self.cont.vis);
         let transactional = self.transactional();
         let body = call_loop(p, &self.names.repository.to_string(), &name.to_string(), write, transactional, attempt);
@@ -108,10 +123,14 @@ impl Methods<'_> {
         }
         let inner = format_ident!("__dbkit_{}", name);
         let public = (!in_transaction_only).then(|| {
+            let body = match &cache {
+                Some(role) => self.cached_method(role, &inner, &args),
+                None => quote!(self.#inner(::core::option::Option::None, #args).await),
+            };
             quote! {
                 #doc
                 #vis async fn #name(&self, #params) -> #p::Result<#output> {
-                    self.#inner(::core::option::Option::None, #args).await
+                    #body
                 }
             }
         });
@@ -127,13 +146,183 @@ impl Methods<'_> {
 
             #public
         };
+        // In a unit of work reads bypass the cache (they see the unit's own writes), and writes
+        // queue their invalidations for the commit.
+        let queue = match &cache {
+            Some(CacheRole::Write(keys)) => quote! {
+                if let ::core::option::Option::Some(__cache) = self.repository.cache.get() {
+                    self.tx.invalidate_on_commit(__cache, #keys);
+                }
+            },
+            _ => TokenStream::new(),
+        };
         let view = quote! {
             #doc
             #vis async fn #name(&mut self, #params) -> #p::Result<#output> {
+                #queue
                 self.repository.#inner(::core::option::Option::Some(&mut *self.tx), #args).await
             }
         };
         (method, view)
+    }
+
+    /// Whether the model's reads go through a cache when one is attached.
+    fn cached(&self) -> bool {
+        self.cont.attrs.cache.is_some() && !matches!(self.providers, Providers::Stub)
+    }
+
+    /// `"{table}:{hash}:"`, the prefix of every cache key of the model: the hash is of its columns
+    /// and their types, so two structs on one table, or a deploy that changes the struct, never
+    /// decode each other's values.
+    fn cache_prefix(&self) -> String {
+        // FNV-1a: stable across builds and platforms, which `std`'s hasher does not promise.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for field in &self.cont.fields {
+            let shape = format!("{}:{}:{};", field.column(), field.ty.to_token_stream(), field.nullable);
+            for byte in shape.bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{}:{hash:016x}:", self.cont.table())
+    }
+
+    /// `"{prefix}{field}="`, the prefix of the keys that map a unique value to the row's key.
+    fn unique_prefix(&self, field: &Field<'_>) -> String {
+        format!("{}{}=", self.cache_prefix(), field.column())
+    }
+
+    /// The cache keys a write makes stale, as an expression of its arguments: the row's key, and
+    /// the unique values it writes (whose absence may be cached).
+    fn stale_keys(
+        &self,
+        key: Option<TokenStream>,
+        new: Option<TokenStream>,
+        patch: Option<TokenStream>,
+    ) -> TokenStream {
+        let p = self.p;
+        let mut pushes = Vec::new();
+        if let Some(key) = key {
+            let prefix = self.cache_prefix();
+            pushes.push(quote!(__keys.push(#p::cache_key(#prefix, &#key));));
+        }
+        for field in self.cont.unique_fields() {
+            let (ident, prefix) = (field.ident, self.unique_prefix(field));
+            let push = quote!(__keys.push(#p::cache_key(#prefix, __value)););
+            if let Some(new) = &new
+                && self.cont.insert_fields().any(|f| f.ident == field.ident)
+            {
+                pushes.push(if field.nullable {
+                    quote!(if let ::core::option::Option::Some(__value) = &#new.#ident { #push })
+                } else {
+                    quote!({ let __value = &#new.#ident; #push })
+                });
+            }
+            if let Some(patch) = &patch
+                && self.cont.patch_fields().any(|f| f.ident == field.ident)
+            {
+                pushes.push(if field.nullable {
+                    quote!(if let ::core::option::Option::Some(::core::option::Option::Some(__value)) = &#patch.#ident { #push })
+                } else {
+                    quote!(if let ::core::option::Option::Some(__value) = &#patch.#ident { #push })
+                });
+            }
+        }
+        quote! {{
+            let mut __keys: ::std::vec::Vec<::std::string::String> = ::std::vec::Vec::new();
+            #(#pushes)*
+            __keys
+        }}
+    }
+
+    /// [`stale_keys`](Self::stale_keys) of every row `create_many` writes.
+    fn stale_keys_of_rows(&self) -> TokenStream {
+        let one = self.stale_keys(None, Some(quote!(__row)), None);
+        quote! {
+            rows.iter().flat_map(|__row| #one).collect::<::std::vec::Vec<::std::string::String>>()
+        }
+    }
+
+    /// The public method of a cached model: `role`'s read through the cache, or the write and then
+    /// its invalidation. `inner` is the method's body, on no transaction.
+    fn cached_method(&self, role: &CacheRole, inner: &syn::Ident, args: &TokenStream) -> TokenStream {
+        let p = self.p;
+        let ttl = self.cont.attrs.cache.as_ref().map_or(0, |c| c.value);
+        let how = quote!(#p::ReadThrough::new(::core::time::Duration::from_millis(#ttl)));
+        // The reads that need the model to be serde's, spanned at `cache`: a model without serde
+        // is an error there, whose message says what to derive (`Cacheable`).
+        let span = self
+            .cont
+            .attrs
+            .cache
+            .as_ref()
+            .and_then(|c| c.tokens.clone().into_iter().next())
+            .map_or(proc_macro2::Span::call_site(), |t| t.span());
+        let read_row = super::respan(quote!(#p::read_row), span);
+        let uncached = quote!(self.#inner(::core::option::Option::None, #args).await);
+        match role {
+            CacheRole::Get => {
+                let prefix = self.cache_prefix();
+                quote! {
+                    let ::core::option::Option::Some(__cache) = self.cache.get() else { return #uncached };
+                    // Absent rows are not cached by key: `create_many` does not learn the keys it
+                    // creates, so it could not end a cached absence.
+                    let __how = #how.cache_absent(false);
+                    let __key = #p::cache_key(#prefix, &key);
+                    #read_row(__cache, &__key, __how, async || #uncached).await
+                }
+            }
+            CacheRole::GetBy(index) => {
+                let field = self.cont.unique_fields().nth(*index).expect("a unique field");
+                let (ident, prefix) = (field.ident, self.unique_prefix(field));
+                let key = self.cont.key().expect("a checked model has a key");
+                let key_ident = key.ident;
+                let as_param = match key.sql_type {
+                    crate::model::SqlType::String | crate::model::SqlType::Bytes => quote!(&__key),
+                    t if t.is_copy() => quote!(__key),
+                    _ => quote!(&__key),
+                };
+                let same = match (field.sql_type, field.nullable) {
+                    (crate::model::SqlType::String | crate::model::SqlType::Bytes, false) => {
+                        quote!(__row.#ident == #ident)
+                    }
+                    (crate::model::SqlType::String | crate::model::SqlType::Bytes, true) => {
+                        quote!(__row.#ident.as_deref() == ::core::option::Option::Some(#ident))
+                    }
+                    (t, false) if t.is_copy() => quote!(__row.#ident == #ident),
+                    (t, true) if t.is_copy() => quote!(__row.#ident == ::core::option::Option::Some(#ident)),
+                    (_, false) => quote!(__row.#ident == *#ident),
+                    (_, true) => quote!(__row.#ident.as_ref() == ::core::option::Option::Some(#ident)),
+                };
+                quote! {
+                    let ::core::option::Option::Some(__cache) = self.cache.get() else { return #uncached };
+                    // The unique value maps to the key, and the row is read by key; a row whose
+                    // value has changed since (or that is gone) ends the mapping.
+                    let __mapping = #p::cache_key(#prefix, &#ident);
+                    let __found = #p::read_key(__cache, &__mapping, #how, async || {
+                        ::core::result::Result::Ok(#uncached?.map(|__row| __row.#key_ident))
+                    })
+                    .await?;
+                    let ::core::option::Option::Some(__key) = __found else { return ::core::result::Result::Ok(::core::option::Option::None) };
+                    match self.get(#as_param).await? {
+                        ::core::option::Option::Some(__row) if #same => ::core::result::Result::Ok(::core::option::Option::Some(__row)),
+                        _ => {
+                            let _ = __cache.invalidate(&[&__mapping]).await;
+                            #uncached
+                        }
+                    }
+                }
+            }
+            CacheRole::Write(keys) => quote! {
+                let __stale = #keys;
+                let __result = #uncached;
+                // After the write, whatever its result: one that failed may have applied.
+                if let ::core::option::Option::Some(__cache) = self.cache.get() {
+                    let __stale: ::std::vec::Vec<&::core::primitive::str> = __stale.iter().map(::std::string::String::as_str).collect();
+                    let _ = __cache.invalidate(&__stale).await;
+                }
+                __result
+            },
+        }
     }
 
     fn model(&self) -> &syn::Ident {
@@ -195,6 +384,7 @@ impl Methods<'_> {
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.get()),
             in_transaction_only: false,
+            cache: Some(CacheRole::Get),
         }
     }
 
@@ -218,6 +408,7 @@ impl Methods<'_> {
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.get_for_update()),
             in_transaction_only: true,
+            cache: None,
         }
     }
 
@@ -238,6 +429,7 @@ impl Methods<'_> {
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.get_by(field, index)),
             in_transaction_only: false,
+            cache: Some(CacheRole::GetBy(index)),
         }
     }
 
@@ -253,6 +445,7 @@ impl Methods<'_> {
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.list()),
             in_transaction_only: false,
+            cache: None,
         }
     }
 
@@ -267,6 +460,7 @@ impl Methods<'_> {
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.count()),
             in_transaction_only: false,
+            cache: None,
         }
     }
 
@@ -284,6 +478,7 @@ impl Methods<'_> {
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.create()),
             in_transaction_only: false,
+            cache: Some(CacheRole::Write(self.stale_keys(None, Some(quote!(new)), None))),
         }
     }
 
@@ -303,6 +498,7 @@ impl Methods<'_> {
             },
             attempt: self.providers.attempt(self.p, |provider| provider.create_many()),
             in_transaction_only: false,
+            cache: Some(CacheRole::Write(self.stale_keys_of_rows())),
         }
     }
 
@@ -335,6 +531,7 @@ impl Methods<'_> {
             guard: quote!(#guard),
             attempt: self.providers.attempt(self.p, |provider| provider.update()),
             in_transaction_only: false,
+            cache: Some(CacheRole::Write(self.stale_keys(Some(quote!(key)), None, Some(quote!(patch))))),
         }
     }
 
@@ -350,6 +547,7 @@ impl Methods<'_> {
             guard: quote!(),
             attempt: self.providers.attempt(self.p, |provider| provider.delete()),
             in_transaction_only: false,
+            cache: Some(CacheRole::Write(self.stale_keys(Some(quote!(key)), None, None))),
         }
     }
 }

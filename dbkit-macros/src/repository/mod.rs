@@ -94,18 +94,36 @@ fn render(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
     }
     let backends: Vec<Backend> = providers.backends().map(|(backend, _)| backend).collect();
     let name = cont.attrs.database.as_ref().and_then(|d| d.name.as_ref()).map(|n| n.value.as_str());
-    let constructors = constructors(cont.vis, &names.repository, name, &backends, &p);
+    let cached = cont.attrs.cache.is_some() && gated;
+    let constructors = constructors(cont.vis, &names.repository, name, &backends, cached, &p);
     let model_impl = model_impl(cont, providers);
     let unique_keys = unique_keys(cont, &names.repository, &p);
     let items = providers.backends().map(|(_, provider)| provider.items());
     let methods = methods::Methods { cont, names: &names, providers, p: &p }.render();
+    let cache_items = cached.then(|| with_cache(cont, &names.repository, &p));
     let mut body = quote! {
         const _: () = {
             #(#items)*
             #methods
+            #cache_items
+        };
+    };
+    let mut constructors = quote! {
+        const _: () = {
+            #model_impl
+            #unique_keys
+            #constructors
         };
     };
     let mut checks = TokenStream::new();
+    if let Some(cache) = cont.attrs.cache.as_ref().filter(|_| cached) {
+        // A cached model needs the `redis` feature: one error on `cache` without it.
+        let span = cache.tokens.clone().into_iter().next().map_or(Span::call_site(), |t| t.span());
+        let path = respan(p.clone(), span);
+        body = quote_spanned!(span=> #path::require_redis! { @quiet #body });
+        constructors = quote_spanned!(span=> #path::require_redis! { @quiet #constructors });
+        checks = quote_spanned!(span=> #path::require_redis! { @check });
+    }
     if let Some(database) = cont.attrs.database.as_ref().filter(|_| gated) {
         // Gated innermost-last, so the first listed backend is the outermost gate.
         for backend in database.backends.iter().rev() {
@@ -122,13 +140,32 @@ fn render(cont: &Container<'_>, providers: &Providers<'_>) -> TokenStream {
         #new_struct
         #patch_struct
         #repository_type
-        const _: () = {
-            #model_impl
-            #unique_keys
-            #constructors
-        };
+        #constructors
         #checks
         #body
+    }
+}
+
+/// `with_cache` and what `from_manager` attaches with, for a model with
+/// `#[repository(cache(...))]`.
+fn with_cache(cont: &Container<'_>, repository: &syn::Ident, p: &TokenStream) -> TokenStream {
+    let vis = cont.vis;
+    let doc = doc("This repository with `get` and `get_by_<unique>` reading through `cache`, and its writes \
+         invalidating what they change (`#[repository(cache(...))]`). `from_manager` attaches the \
+         manager's cache by itself.");
+    quote! {
+        #[automatically_derived]
+        impl #repository {
+            #doc
+            #vis fn with_cache(self, cache: #p::RedisCache) -> Self {
+                #repository { cache: #p::RepositoryCache::new(::core::option::Option::Some(cache)), ..self }
+            }
+
+            #[doc(hidden)]
+            fn __dbkit_attach_cache(self, manager: &#p::DatabaseManager) -> Self {
+                #repository { cache: #p::RepositoryCache::new(#p::manager_cache(manager)), ..self }
+            }
+        }
     }
 }
 
@@ -178,7 +215,7 @@ fn no_transactions(vis: &syn::Visibility, repository: &syn::Ident, p: &TokenStre
 }
 
 /// `tokens` with every token (at any depth) spanned at `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(super) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {
@@ -202,7 +239,7 @@ fn unparsed(input: &syn::DeriveInput) -> TokenStream {
     let p = private_path(Container::krate_of(input).as_ref());
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     let repository_type = repository_type(vis, repository, model, &p);
-    let constructors = constructors(vis, repository, None, &[], &p);
+    let constructors = constructors(vis, repository, None, &[], false, &p);
     quote! {
         #[allow(dead_code)]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
@@ -389,6 +426,7 @@ fn repository_type(vis: &syn::Visibility, repository: &syn::Ident, model: &syn::
         #vis struct #repository {
             db: #p::Database,
             options: #p::CallOptions,
+            cache: #p::RepositoryCache,
         }
     }
 }
@@ -398,6 +436,7 @@ fn constructors(
     repository: &syn::Ident,
     name: Option<&str>,
     backends: &[Backend],
+    cached: bool,
     p: &TokenStream,
 ) -> TokenStream {
     let listed = backends.iter().map(|b| format!("`{}`", b.name())).collect::<Vec<_>>().join(", ");
@@ -433,19 +472,25 @@ fn constructors(
     };
     let variants = backends.iter().map(|b| format_ident!("{}", b.runtime_variant()));
     let repository_name = repository.to_string();
+    // A cached repository takes the manager's cache (`redis`, or its only one) when it has one.
+    let attach = cached.then(|| quote!(.__dbkit_attach_cache(manager)));
     quote! {
         #[automatically_derived]
         #[allow(dead_code)]
         impl #repository {
             #new_doc
             #vis fn new(db: &#p::Database) -> Self {
-                #repository { db: ::core::clone::Clone::clone(db), options: ::core::default::Default::default() }
+                #repository {
+                    db: ::core::clone::Clone::clone(db),
+                    options: ::core::default::Default::default(),
+                    cache: ::core::default::Default::default(),
+                }
             }
 
             #from_manager_doc
             #vis fn from_manager(manager: &#p::DatabaseManager) -> #p::Result<Self> {
                 let db = #p::repository_database(manager, #repository_name, #name, &[#(#p::Backend::#variants),*])?;
-                ::core::result::Result::Ok(Self::new(&db))
+                ::core::result::Result::Ok(Self::new(&db) #attach)
             }
 
             /// The same repository with other call options.

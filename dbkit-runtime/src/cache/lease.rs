@@ -63,6 +63,17 @@ return 1
     )
 });
 
+/// Drops the lease `ARGV[1]` if it is still the key's (and nothing was stored): 1 if dropped.
+static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+if redis.call('HGET', KEYS[1], 'l') ~= ARGV[1] or redis.call('HEXISTS', KEYS[1], 'v') == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+",
+    )
+});
+
 /// How a [`RedisCache::read_through`] key is kept: its expiry, and how long a loader may hold the
 /// lease.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +82,7 @@ pub struct ReadThrough {
     lease: Duration,
     wait: Duration,
     command_timeout: Duration,
+    absent: bool,
     leases: bool,
 }
 
@@ -85,6 +97,7 @@ impl ReadThrough {
             lease: Duration::from_secs(2),
             wait: Duration::from_secs(2),
             command_timeout: Duration::from_millis(100),
+            absent: true,
             leases: true,
         }
     }
@@ -109,6 +122,14 @@ impl ReadThrough {
     /// breaker opens and it costs nothing.
     pub fn command_timeout(mut self, timeout: Duration) -> Self {
         self.command_timeout = timeout;
+        self
+    }
+
+    /// Whether `None` from the loader is stored too (default `true`). Off for a key whose row may
+    /// be created without its key's invalidation (an auto-generated key written by `create_many`,
+    /// which does not learn the keys it created): the lease is then released, not filled.
+    pub fn cache_absent(mut self, absent: bool) -> Self {
+        self.absent = absent;
         self
     }
 
@@ -185,7 +206,7 @@ impl Guard {
             ReadOutcome::FillRefused => &self.fills_refused,
             ReadOutcome::WaitedOut => &self.waits,
             // Counted where the failure happened (`failed`).
-            ReadOutcome::Bypassed => return,
+            ReadOutcome::Bypassed | ReadOutcome::Absent => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -223,6 +244,9 @@ pub enum ReadOutcome {
     WaitedOut,
     /// Redis failed (down, slow, a value that does not decode): the loader's value, uncached.
     Bypassed,
+    /// The loader found nothing, and absent values are not stored here
+    /// ([`ReadThrough::cache_absent`]).
+    Absent,
 }
 
 impl RedisCache {
@@ -303,6 +327,14 @@ impl RedisCache {
                 },
                 Lookup::Lease(token) => {
                     let value = loader().await?;
+                    if value.is_none() && !how.absent {
+                        let mut release = RELEASE.key(&full_key);
+                        release.arg(&token);
+                        if let Err(e) = self.invoke::<i64>(&release, how.command_timeout).await {
+                            tracing::warn!(key = %full_key, error = %e, "cache lease release failed: it expires by itself");
+                        }
+                        return Ok((value, ReadOutcome::Absent));
+                    }
                     let outcome = match self.fill(&full_key, &token, &value, how).await {
                         Ok(true) => ReadOutcome::Filled,
                         Ok(false) => ReadOutcome::FillRefused,

@@ -64,6 +64,7 @@
 //! ```
 
 mod lease;
+mod repository;
 
 use std::fmt;
 use std::future::Future;
@@ -79,6 +80,17 @@ use crate::config::env::{Env, found, parse_optional_duration};
 use crate::{ConfigError, Error, Result};
 
 pub use lease::{CacheStats, ReadOutcome, ReadThrough};
+#[doc(hidden)]
+pub use repository::{CacheKey, Cacheable, cache_key, manager_cache, read_key, read_row};
+
+/// Runs the invalidations a unit of work queued, once it has committed. A failure is the
+/// cache's to remember ([`RedisCache::invalidate`]); the unit's result stands.
+pub(crate) async fn invalidate_all(invalidations: Vec<(RedisCache, Vec<String>)>) {
+    for (cache, keys) in invalidations {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let _ = cache.invalidate(&keys).await;
+    }
+}
 
 /// Where a Redis cache is and how it behaves: the URL, the key prefix, the default expiry and
 /// the time limits. Built from a URL or from the environment; the password is kept apart as a
