@@ -89,6 +89,11 @@ impl Provider for ClickHouseProvider<'_> {
         (self.statements.create_table.clone(), self.statements.drop_table.clone())
     }
 
+    /// The type without `Nullable`, as `system.columns` reports it (`verify_schema` strips it there).
+    fn declared_type(&self, field: &Field<'_>) -> String {
+        super::column_type(field).unwrap_or_else(|u| panic!("checked type: {}", u.message()))
+    }
+
     /// `__Insert<'a>` (the columns of `NewX`, borrowed) and `__Row` (every column, owned, in the
     /// order of the generated `SELECT`s, which is how `RowBinary` is decoded).
     fn items(&self) -> TokenStream {
