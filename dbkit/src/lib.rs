@@ -537,6 +537,11 @@ pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drai
 pub use dbkit_runtime::{RedisCache, cache};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
+/// The `clickhouse` crate dbkit's ClickHouse backend is built on, at the exact version dbkit uses:
+/// for what a repository cannot express, on the client of a [`ClickHouseSession`]. *Feature
+/// `clickhouse`.*
+#[cfg(feature = "clickhouse")]
+pub use dbkit_runtime::clickhouse;
 
 /// The everyday names: `use dbkit::prelude::*;`.
 pub mod prelude {
