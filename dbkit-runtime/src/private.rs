@@ -3,13 +3,13 @@
 //! only `::dbkit::__private::…` paths. Not public API: these names change with the macros that
 //! use them, which is why `dbkit` pins this crate to its exact version.
 
+#[cfg(feature = "_transactions")]
+pub use crate::DatabaseTransaction;
 pub use crate::exec::{Call, CallOptions};
 pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
-#[cfg(feature = "_transactions")]
-pub use crate::DatabaseTransaction;
 
 /// What `in_transaction` on a ClickHouse repository asks of its argument, and nothing can
 /// implement (it is sealed): calling it is a compile error that says why.
@@ -37,7 +37,11 @@ pub use {
 
 // ClickHouse: the driver crate, and how the rows of a repository travel as `RowBinary`.
 #[cfg(feature = "clickhouse")]
-pub use {crate::engine::clickhouse::row as clickhouse_row, clickhouse};
+pub use {
+    crate::engine::clickhouse::row as clickhouse_row,
+    crate::{InsertRow, Inserter, InserterOptions},
+    clickhouse,
+};
 
 // Oracle: the driver crate, and the binds, reads and steps every generated method shares.
 #[cfg(feature = "oracle")]

@@ -518,12 +518,15 @@
 #![warn(missing_docs)]
 
 pub use dbkit_macros::{Repository, queries};
-#[cfg(feature = "clickhouse")]
-pub use dbkit_runtime::ClickHouseSession;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql", feature = "oracle"))]
 pub use dbkit_runtime::DatabaseTransaction;
 #[cfg(feature = "oracle")]
 pub use dbkit_runtime::OracleSession;
+/// The `clickhouse` crate dbkit's ClickHouse backend is built on, at the exact version dbkit uses:
+/// for what a repository cannot express, on the client of a [`ClickHouseSession`] (see
+/// [ClickHouse](#the-way-out-the-clickhouse-crate)). *Feature `clickhouse`.*
+#[cfg(feature = "clickhouse")]
+pub use dbkit_runtime::clickhouse;
 /// Per-repository settings of the call path (the retry policy), for `XRepository::with_options`.
 pub use dbkit_runtime::exec::CallOptions;
 pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
@@ -532,16 +535,13 @@ pub use dbkit_runtime::{
     Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result, TableDef, classify, config,
     retry,
 };
+#[cfg(feature = "clickhouse")]
+pub use dbkit_runtime::{ClickHouseSession, InsertRow, Inserter, InserterOptions};
 pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drain, shutdown};
 #[cfg(feature = "redis")]
 pub use dbkit_runtime::{RedisCache, cache};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
-/// The `clickhouse` crate dbkit's ClickHouse backend is built on, at the exact version dbkit uses:
-/// for what a repository cannot express, on the client of a [`ClickHouseSession`]. *Feature
-/// `clickhouse`.*
-#[cfg(feature = "clickhouse")]
-pub use dbkit_runtime::clickhouse;
 
 /// The everyday names: `use dbkit::prelude::*;`.
 pub mod prelude {
@@ -685,7 +685,7 @@ mod private_paths {
     };
     #[cfg(feature = "clickhouse")]
     use crate::__private::{
-        clickhouse,
+        InsertRow, Inserter, InserterOptions, clickhouse,
         clickhouse_row::{date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option},
     };
     #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]

@@ -14,7 +14,10 @@
 //! The crate pools HTTP connections inside hyper; dbkit does not size that pool, so `pool_size` and
 //! friends do not apply, and [`DatabaseInfo`](crate::DatabaseInfo) reports no pool figures.
 
+mod inserter;
 pub mod row;
+
+pub use self::inserter::{InsertRow, Inserter, InserterOptions};
 
 use clickhouse::Client;
 
