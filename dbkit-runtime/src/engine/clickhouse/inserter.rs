@@ -282,7 +282,7 @@ impl<R: InsertRow> Inserter<R> {
 }
 
 /// How many queued messages the task takes at once.
-const BATCH: usize = 1024;
+const BATCH: usize = 8192;
 
 /// The background task: owns the crate's inserter and the session that counts it in flight.
 struct Worker<R: InsertRow> {
