@@ -399,6 +399,8 @@ impl Database {
     /// returned, however long that takes; [`drain`](Database::drain) is the bounded way. Idempotent.
     pub async fn close(&self) {
         self.inner.tracker.set_state(DatabaseState::Closed);
+        // A ClickHouse inserter writes what it holds, as on a drain (not waited for here).
+        self.inner.tracker.announce_drain();
         self.inner.engine.close().await;
         tracing::info!(database = %self.inner.name, "closed");
     }

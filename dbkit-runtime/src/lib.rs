@@ -59,7 +59,7 @@ pub use drain::tracker::DatabaseState;
 pub use drain::{DatabaseDrain, DrainCounts, DrainMode, DrainReport};
 pub use engine::MySqlFlavor;
 #[cfg(feature = "clickhouse")]
-pub use engine::clickhouse::ClickHouseSession;
+pub use engine::clickhouse::{ClickHouseSession, InsertRow, Inserter, InserterOptions};
 #[cfg(feature = "oracle")]
 pub use engine::oracle::OracleSession;
 pub use error::{Error, ErrorCategory, Result};

@@ -145,10 +145,17 @@ async fn execute_ddl(call: &Call<'_>, sql: &'static str) -> Result<(), Failure> 
         #[cfg(feature = "mysql")]
         Backend::MySql => execute_sql_ddl::<sqlx::MySql>(call, sql).await,
         // Sent verbatim (`query_raw`): a `?` in a quoted name is not taken for a placeholder.
+        // ClickHouse 18.x creates `LowCardinality` columns only with an experimental setting
+        // (from 19.0 on it is allowed by default, and later the setting is gone), so it is sent
+        // with that DDL alone, and only to those servers.
         #[cfg(feature = "clickhouse")]
         Backend::ClickHouse => {
             let session = call.clickhouse()?;
-            session.query_raw(sql).execute().await.map_err(Failure::sent)
+            let mut query = session.query_raw(sql);
+            if sql.contains("LowCardinality(") && call.database().server_version().starts_with("18.") {
+                query = query.with_setting("allow_experimental_low_cardinality_type", "1");
+            }
+            query.execute().await.map_err(Failure::sent)
         }
         // A PL/SQL block (see the `dbkit` crate docs): it commits by itself.
         #[cfg(feature = "oracle")]

@@ -63,7 +63,11 @@ pub use {
 
 // ClickHouse: the driver crate, and how the rows of a repository travel as `RowBinary`.
 #[cfg(feature = "clickhouse")]
-pub use {crate::engine::clickhouse::row as clickhouse_row, clickhouse};
+pub use {
+    crate::engine::clickhouse::row as clickhouse_row,
+    crate::{InsertRow, Inserter, InserterOptions},
+    clickhouse,
+};
 
 // Oracle: the driver crate, and the binds, reads and steps every generated method shares.
 #[cfg(feature = "oracle")]

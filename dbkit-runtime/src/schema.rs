@@ -232,12 +232,42 @@ impl Database {
                     .map(|(name, sql_type, n)| LiveColumn { name, sql_type, nullable: n == "YES" })
                     .collect())
             }
+            // `Nullable(T)` is how ClickHouse says nullable; `LowCardinality(Nullable(T))` for a
+            // nullable low-cardinality column. The model declares the type without it.
+            #[cfg(feature = "clickhouse")]
+            Backend::ClickHouse => {
+                let session = self.clickhouse()?;
+                let rows: Vec<(String, String)> = session
+                    .query("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = ?")
+                    .bind(table)
+                    .fetch_all()
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(name, sql_type)| {
+                        let (sql_type, nullable) = clickhouse_not_null(&sql_type);
+                        LiveColumn { name, sql_type, nullable }
+                    })
+                    .collect())
+            }
             backend => {
                 let _ = table;
                 Err(Error::BackendNotEnabled { backend })
             }
         }
     }
+}
+
+/// A ClickHouse column type without its `Nullable`, and whether it had one.
+#[cfg_attr(not(feature = "clickhouse"), allow(dead_code))]
+fn clickhouse_not_null(sql_type: &str) -> (String, bool) {
+    if let Some(inner) = sql_type.strip_prefix("Nullable(").and_then(|t| t.strip_suffix(')')) {
+        return (inner.to_owned(), true);
+    }
+    if let Some(inner) = sql_type.strip_prefix("LowCardinality(Nullable(").and_then(|t| t.strip_suffix("))")) {
+        return (format!("LowCardinality({inner})"), true);
+    }
+    (sql_type.to_owned(), false)
 }
 
 fn compare(backend: Backend, table: &str, model: &[Column], live: &[LiveColumn]) -> SchemaDiff {
@@ -248,7 +278,7 @@ fn compare(backend: Backend, table: &str, model: &[Column], live: &[LiveColumn])
     }
     let same_name = |a: &str, b: &str| match backend {
         // Column names are case-insensitive on MySQL and SQLite.
-        Backend::Postgres => a == b,
+        Backend::Postgres | Backend::ClickHouse => a == b,
         _ => a.eq_ignore_ascii_case(b),
     };
     for column in model {
@@ -288,6 +318,11 @@ fn compare(backend: Backend, table: &str, model: &[Column], live: &[LiveColumn])
 
 /// A column type as the backend understands it, so that spellings of one type compare equal.
 fn canonical(backend: Backend, sql_type: &str) -> String {
+    // ClickHouse's types are case-sensitive and their arguments matter (`Enum8('a' = 1)`,
+    // `LowCardinality(String)`, `FixedString(16)`): equal but for spaces.
+    if backend == Backend::ClickHouse {
+        return sql_type.split_whitespace().collect();
+    }
     let lower = sql_type.to_ascii_lowercase();
     // Drop `(length)`/`(precision, scale)`: `VARCHAR(255)` is text, `DATETIME(6)` a datetime.
     let mut bare = String::with_capacity(lower.len());
@@ -366,5 +401,20 @@ mod tests {
         assert_eq!(canonical(Backend::MySql, "INT UNSIGNED"), canonical(Backend::MySql, "int(10) unsigned"));
         assert_ne!(canonical(Backend::MySql, "BIGINT"), canonical(Backend::MySql, "int(11)"));
         assert_eq!(canonical(Backend::Sqlite, "BOOLEAN"), canonical(Backend::Sqlite, "NUMERIC"));
+        assert_eq!(
+            canonical(Backend::ClickHouse, "Enum8('a'=1, 'b' = 2)"),
+            canonical(Backend::ClickHouse, "Enum8('a' = 1, 'b' = 2)")
+        );
+        assert_ne!(canonical(Backend::ClickHouse, "LowCardinality(String)"), canonical(Backend::ClickHouse, "String"));
+    }
+
+    #[test]
+    fn clickhouse_nullable_is_taken_off_the_type() {
+        assert_eq!(clickhouse_not_null("Nullable(Float64)"), ("Float64".to_owned(), true));
+        assert_eq!(
+            clickhouse_not_null("LowCardinality(Nullable(String))"),
+            ("LowCardinality(String)".to_owned(), true)
+        );
+        assert_eq!(clickhouse_not_null("LowCardinality(String)"), ("LowCardinality(String)".to_owned(), false));
     }
 }

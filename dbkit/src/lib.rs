@@ -375,7 +375,8 @@
 //!   `Database::clickhouse()` (feature `clickhouse`) when you mean it.
 //!
 //! The table is `CREATE TABLE IF NOT EXISTS … ENGINE = MergeTree() ORDER BY (key)` (accepted by
-//! the 18.16 release Debian ships and by current servers). ClickHouse enforces no constraint: the
+//! the 18.16 release Debian ships and by current servers) unless the model lays it out otherwise
+//! (see [table design](#table-design)). ClickHouse enforces no constraint: the
 //! key is the sorting key, not unique, and `#[unique]` adds nothing to the DDL; `get` and
 //! `get_by_<unique>` return one of the matching rows (`LIMIT 1`). A `default` expression goes into
 //! the DDL as written, except `CURRENT_TIMESTAMP`, unknown to 18.16, which becomes `now()`; like
@@ -463,6 +464,214 @@
 //! detection (for a proxy that reports another version). A hostile value — `2024-01-01' OR 1=1
 //! --`, backslashes, quotes, `?`, `{p0:String}` — is compared literally on both (the
 //! `query_clickhouse` test). A list argument (`IN (:ids)`) is not supported on ClickHouse.
+//!
+//! ### Table design
+//!
+//! `#[repository(...)]` takes four ClickHouse-only keys, each written into `create_table`'s DDL as
+//! it stands (on another backend each is a compile error on the key):
+//!
+//! | key | clause | default |
+//! |---|---|---|
+//! | `engine = "ReplacingMergeTree(version)"` | `ENGINE = …` (a MergeTree-family name alone gets `()`) | `MergeTree()` |
+//! | `order_by = "(user_id, event_time)"` | `ORDER BY …`, the sorting key (and primary index) | `(key)` |
+//! | `partition_by = "toYYYYMM(event_time)"` | `PARTITION BY …` | none |
+//! | `ttl = "event_time + INTERVAL 90 DAY"` | `TTL …` (ClickHouse 19.6 and later: 18.16 refuses it) | none |
+//!
+//! `order_by`, `partition_by` and `ttl` need a MergeTree-family engine; another engine
+//! (`Distributed`, `Memory`, `Buffer`) is written alone. Column types beyond the type table come
+//! from `#[column(sql_type = "...")]`, with the Rust type that has the column's `RowBinary`
+//! encoding:
+//!
+//! - `LowCardinality(String)` on a `String` (it travels as a `String`); on an `Option<String>` the
+//!   DDL says `LowCardinality(Nullable(String))`, the only nesting ClickHouse accepts. ClickHouse
+//!   18.16 has the type only as an experiment: `create_table` sends
+//!   `allow_experimental_low_cardinality_type = 1` with such DDL to an 18.x server, and rows read
+//!   and write as on current servers (from 19.0 the type needs no setting).
+//! - `Enum8('web' = 1, 'app' = 2)` (or `Enum16`) on an `i8` (`i16`), or on a `#[repr(i8)]` enum
+//!   that serializes as its number (`serde_repr`'s derives, or two short hand-written impls):
+//!   `RowBinary` carries an enum as its number, so a `String` cannot read or write one, and is a
+//!   compile error. The server still shows and compares the names (`toString(source)`).
+//!
+//! [`Database::verify_schema`] compares these as the server reports them (`system.columns`, with
+//! `Nullable` taken off the type and spaces ignored).
+//!
+//! ```
+//! # #[cfg(feature = "clickhouse")] {
+//! use dbkit::prelude::*;
+//! use dbkit::Model;
+//!
+//! #[derive(Debug, Clone, PartialEq, Repository)]
+//! #[database(clickhouse)]
+//! #[repository(
+//!     table = "user_events",
+//!     engine = "ReplacingMergeTree(version)",
+//!     order_by = "(user_id, event_time, id)",
+//!     partition_by = "toYYYYMM(event_time)",
+//!     ttl = "event_time + INTERVAL 90 DAY",
+//! )]
+//! pub struct UserEvent {
+//!     #[key]
+//!     pub id: u64,
+//!     pub user_id: u64,
+//!     #[column(sql_type = "LowCardinality(String)")]
+//!     pub event_type: String,
+//!     #[column(sql_type = "Enum8('web' = 1, 'app' = 2)")]
+//!     pub source: i8,
+//!     pub event_data: serde_json::Value, // the JSON text in a `String` column
+//!     pub event_time: chrono::DateTime<chrono::Utc>,
+//!     pub version: u32,
+//! }
+//!
+//! assert_eq!(
+//!     <UserEvent as Model>::TABLES[0].create_table,
+//!     "CREATE TABLE IF NOT EXISTS `user_events` (`id` UInt64, `user_id` UInt64, \
+//!      `event_type` LowCardinality(String), `source` Enum8('web' = 1, 'app' = 2), `event_data` String, \
+//!      `event_time` DateTime, `version` UInt32) ENGINE = ReplacingMergeTree(version) \
+//!      PARTITION BY toYYYYMM(event_time) ORDER BY (user_id, event_time, id) TTL event_time + INTERVAL 90 DAY",
+//! );
+//! # }
+//! ```
+//!
+//! **On a cluster** (on paper: dbkit's tests run on one server). A `Distributed` table holds no
+//! rows: it has the columns of a local table that exists on every shard, and reads and writes
+//! through them. So the same columns are two models, the local one laid out for its shard and the
+//! distributed one the application queries and writes, whose repository works unchanged (a
+//! `Distributed` table takes `INSERT`s and spreads them by its sharding key). `create_table` runs
+//! on the server it is connected to and knows no `ON CLUSTER`: create the local table on each
+//! shard (a `Database` per shard, or the DDL with `ON CLUSTER` through `dbkit::clickhouse`), then
+//! the distributed one where the application connects.
+//!
+//! ```
+//! # #[cfg(feature = "clickhouse")] {
+//! use dbkit::prelude::*;
+//! use dbkit::Model;
+//!
+//! /// The rows of one shard, replicated within it.
+//! #[derive(Debug, Clone, PartialEq, Repository)]
+//! #[database(clickhouse)]
+//! #[repository(
+//!     table = "user_events_local",
+//!     engine = "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/user_events', '{replica}', version)",
+//!     order_by = "(user_id, event_time, id)",
+//!     partition_by = "toYYYYMM(event_time)",
+//! )]
+//! pub struct UserEventLocal {
+//!     #[key] pub id: u64,
+//!     pub user_id: u64,
+//!     pub event_type: String,
+//!     pub event_time: chrono::DateTime<chrono::Utc>,
+//!     pub version: u32,
+//! }
+//!
+//! /// The whole cluster's rows, sharded by user, so one user's events sit on one shard.
+//! #[derive(Debug, Clone, PartialEq, Repository)]
+//! #[database(clickhouse)]
+//! #[repository(
+//!     table = "user_events",
+//!     engine = "Distributed(analytics, currentDatabase(), user_events_local, cityHash64(user_id))",
+//! )]
+//! pub struct UserEvent {
+//!     #[key] pub id: u64,
+//!     pub user_id: u64,
+//!     pub event_type: String,
+//!     pub event_time: chrono::DateTime<chrono::Utc>,
+//!     pub version: u32,
+//! }
+//!
+//! assert!(<UserEvent as Model>::TABLES[0].create_table.ends_with(
+//!     "ENGINE = Distributed(analytics, currentDatabase(), user_events_local, cityHash64(user_id))"
+//! ));
+//! # }
+//! ```
+//!
+//! ### Event ingestion
+//!
+//! The seed's `insert_user_event` is one small insert per event, from many request handlers at
+//! once; MergeTree wants few large `INSERT`s. `XRepository::inserter(options)` returns an
+//! [`Inserter`] (feature `clickhouse`): cheap clones that send rows to one background task owning
+//! the `clickhouse` crate's own `Inserter`, which ends an `INSERT` at `max_rows` rows (100 000),
+//! `max_bytes` (64 MiB) or every `period` (1 s) — see [`InserterOptions`].
+//!
+//! - `insert(new).await` returns once the row is **acknowledged**: the `INSERT` carrying it has
+//!   ended and ClickHouse reported success. It may wait up to the period.
+//! - `send(new).await` only queues (it waits only when the queue is full); `flush().await` ends
+//!   the current `INSERT` now and waits for it.
+//! - On a drain the inserter refuses new rows, writes every queued row and exits; it counts as a
+//!   session in flight, so a graceful drain (what [`shutdown::Shutdown`] runs on SIGTERM) waits
+//!   for that flush and its report counts it. A force drain abandons the `INSERT` instead (no row
+//!   of it is kept, and each waiting `insert` fails). No acknowledged row is lost in any mode.
+//!
+//! ```no_run
+//! # #[cfg(feature = "clickhouse")]
+//! # mod example {
+//! use std::time::Duration;
+//! use dbkit::prelude::*;
+//! use dbkit::{Inserter, InserterOptions};
+//!
+//! #[derive(Debug, Clone, PartialEq, Repository)]
+//! #[database(clickhouse)]
+//! #[repository(table = "user_events", order_by = "(user_id, event_time, id)")]
+//! pub struct UserEvent {
+//!     #[key] pub id: u64,
+//!     pub user_id: u64,
+//!     #[column(sql_type = "LowCardinality(String)")]
+//!     pub event_type: String,
+//!     pub event_data: serde_json::Value,
+//!     #[column(default = "now()")]
+//!     pub event_time: chrono::DateTime<chrono::Utc>,
+//! }
+//!
+//! /// The seed's `AnalyticsRepository`: one inserter shared by every request.
+//! #[derive(Clone)]
+//! pub struct Analytics {
+//!     events: Inserter<NewUserEvent>,
+//! }
+//!
+//! impl Analytics {
+//!     pub fn new(manager: &DatabaseManager) -> dbkit::Result<Analytics> {
+//!         let options = InserterOptions::new().period(Duration::from_millis(500));
+//!         Ok(Analytics { events: UserEventRepository::from_manager(manager)?.inserter(options)? })
+//!     }
+//!
+//!     pub async fn insert_user_event(&self, id: u64, user_id: u64, event_type: &str, event_data: serde_json::Value) -> dbkit::Result<()> {
+//!         let event = NewUserEvent { id, user_id, event_type: event_type.to_owned(), event_data };
+//!         self.events.insert(event).await // returns once ClickHouse has written it
+//!     }
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! ### The way out: the `clickhouse` crate
+//!
+//! What a repository cannot express — a `FINAL` read, `OPTIMIZE`, a mutation, `system.*`, a
+//! `Native` insert — is written against the `clickhouse` crate itself, at the exact version dbkit
+//! is built on: it is re-exported as [`dbkit::clickhouse`](crate::clickhouse) (as [`sqlx`] is for
+//! the SQL backends), and `db.clickhouse()?` returns a [`ClickHouseSession`] whose
+//! [`client()`](ClickHouseSession::client) is dbkit's own configured client (URL, credentials,
+//! database, `wait_end_of_query`), counted as in flight while the session lives. A type that
+//! derives the crate's `Row` says where the crate is, since the application need not depend on it:
+//!
+//! ```no_run
+//! # #[cfg(feature = "clickhouse")]
+//! # mod example {
+//! use dbkit::clickhouse::Row;
+//!
+//! #[derive(Row, serde::Deserialize)]
+//! #[clickhouse(crate = "dbkit::clickhouse")]
+//! pub struct Latest {
+//!     pub id: u64,
+//!     pub version: u32,
+//! }
+//!
+//! pub async fn latest(db: &dbkit::Database, user_id: u64) -> dbkit::Result<Vec<Latest>> {
+//!     let session: dbkit::ClickHouseSession = db.clickhouse()?;
+//!     let client: &dbkit::clickhouse::Client = session.client();
+//!     Ok(client.query("SELECT id, version FROM user_events FINAL WHERE user_id = ?").bind(user_id).fetch_all().await?)
+//! }
+//! # }
+//! # fn main() {}
+//! ```
 //!
 //! ## Oracle
 //!
@@ -697,12 +906,15 @@
 #![warn(missing_docs)]
 
 pub use dbkit_macros::{Repository, queries};
-#[cfg(feature = "clickhouse")]
-pub use dbkit_runtime::ClickHouseSession;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql", feature = "oracle"))]
 pub use dbkit_runtime::DatabaseTransaction;
 #[cfg(feature = "oracle")]
 pub use dbkit_runtime::OracleSession;
+/// The `clickhouse` crate dbkit's ClickHouse backend is built on, at the exact version dbkit uses:
+/// for what a repository cannot express, on the client of a [`ClickHouseSession`] (see
+/// [ClickHouse](#the-way-out-the-clickhouse-crate)). *Feature `clickhouse`.*
+#[cfg(feature = "clickhouse")]
+pub use dbkit_runtime::clickhouse;
 /// Per-repository settings of the call path (the retry policy), for `XRepository::with_options`.
 pub use dbkit_runtime::exec::CallOptions;
 pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
@@ -711,6 +923,8 @@ pub use dbkit_runtime::{
     DatabaseManager, DatabaseState, Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result,
     TableDef, classify, config, constraint, retry,
 };
+#[cfg(feature = "clickhouse")]
+pub use dbkit_runtime::{ClickHouseSession, InsertRow, Inserter, InserterOptions};
 pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drain, shutdown};
 #[cfg(feature = "redis")]
 pub use dbkit_runtime::{RedisCache, cache};
@@ -880,7 +1094,7 @@ mod private_paths {
     };
     #[cfg(feature = "clickhouse")]
     use crate::__private::{
-        clickhouse,
+        InsertRow, Inserter, InserterOptions, clickhouse,
         clickhouse_row::{
             Param, date, date_option, datetime, datetime_option, hex, json, json_option, uuid, uuid_option,
         },

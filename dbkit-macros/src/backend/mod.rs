@@ -37,11 +37,14 @@ impl Unsupported {
     }
 }
 
-/// The model of `input` with every rule checked: the front end's (`Container::from_ast`) and the
-/// types the backend can store.
+/// The model of `input` with every rule checked: the front end's (`Container::from_ast`), the
+/// types the backend can store, and a ClickHouse model's table design.
 pub(crate) fn checked<'a>(cx: &Ctxt, input: &'a syn::DeriveInput) -> Option<Container<'a>> {
     let cont = Container::from_ast(cx, input)?;
     check_types(cx, &cont);
+    if cont.backend() == Some(Backend::ClickHouse) {
+        clickhouse::check_design(cx, &cont);
+    }
     Some(cont)
 }
 

@@ -122,6 +122,36 @@ pub(crate) struct Container {
     /// `#[repository(cache(ttl = "5m"))]`: `get` and `get_by_<unique>` read through Redis; the
     /// TTL in milliseconds, located at `cache`.
     pub(crate) cache: Option<Located<u64>>,
+    /// `#[repository(engine, order_by, partition_by, ttl)]`: how a ClickHouse table is laid out.
+    pub(crate) design: TableDesign,
+}
+
+/// The ClickHouse table design keys of `#[repository]`, each as written; ClickHouse-only (checked
+/// in `check.rs`, where the backend is known).
+#[derive(Default)]
+pub(crate) struct TableDesign {
+    /// `engine = "ReplacingMergeTree(version)"`: the `ENGINE` clause; default `MergeTree()`.
+    pub(crate) engine: Option<Keyed>,
+    /// `order_by = "(user_id, event_time)"`: the sorting key; default the model's key.
+    pub(crate) order_by: Option<Keyed>,
+    /// `partition_by = "toYYYYMM(event_time)"`.
+    pub(crate) partition_by: Option<Keyed>,
+    /// `ttl = "event_time + INTERVAL 90 DAY"` (ClickHouse 19.6 and later).
+    pub(crate) ttl: Option<Keyed>,
+}
+
+impl TableDesign {
+    /// The keys written, in the order of the `CREATE TABLE` clauses.
+    pub(crate) fn written(&self) -> impl Iterator<Item = &Keyed> {
+        [&self.engine, &self.order_by, &self.partition_by, &self.ttl].into_iter().flatten()
+    }
+}
+
+/// A `key = "value"` whose errors may point at the key (`key`) or at the value (`value.tokens`).
+pub(crate) struct Keyed {
+    pub(crate) key: &'static str,
+    pub(crate) key_tokens: TokenStream,
+    pub(crate) value: Located<String>,
 }
 
 /// `#[database(backend, …, name = "...")]`: one backend, or several SQL ones.
@@ -164,8 +194,15 @@ const FIELD_ATTRS: [&str; 3] = ["key", "unique", "column"];
 
 impl Container {
     pub(crate) fn from_ast(cx: &Ctxt, input: &syn::DeriveInput) -> Container {
-        let mut container =
-            Container { database: None, database_written: false, table: None, krate: None, serde: None, cache: None };
+        let mut container = Container {
+            database: None,
+            database_written: false,
+            table: None,
+            krate: None,
+            serde: None,
+            cache: None,
+            design: TableDesign::default(),
+        };
         for attr in &input.attrs {
             let path = attr.path();
             if path.is_ident("database") {
@@ -269,6 +306,7 @@ fn backend_list() -> String {
 }
 
 fn parse_repository(cx: &Ctxt, attr: &syn::Attribute, container: &mut Container) {
+    const KEYS: [&str; 8] = ["table", "crate", "serde", "cache", "engine", "order_by", "partition_by", "ttl"];
     if !matches!(attr.meta, syn::Meta::List(_)) {
         cx.error_spanned_by(attr, "expected `#[repository(table = \"...\")]`");
         return;
@@ -304,8 +342,10 @@ fn parse_repository(cx: &Ctxt, attr: &syn::Attribute, container: &mut Container)
             Ok(())
         } else if meta.path.is_ident("cache") {
             parse_cache(cx, &meta, container)
+        } else if let Some(slot) = container.design.slot(&meta.path) {
+            set_keyed(cx, &meta, slot)
         } else {
-            unknown_key(cx, &meta, "repository", &["table", "crate", "serde", "cache"])
+            unknown_key(cx, &meta, "repository", &KEYS)
         }
     });
     if let Err(error) = parsed {
@@ -338,6 +378,37 @@ fn parse_cache(cx: &Ctxt, meta: &ParseNestedMeta<'_>, container: &mut Container)
             Ok(ms) => container.cache = Some(Located::new(ms, &meta.path)),
             Err(why) => cx.error_spanned_by(&ttl.tokens, why),
         },
+    }
+    Ok(())
+}
+
+impl TableDesign {
+    /// The slot of a table design key, with its name; `None` for any other key.
+    fn slot(&mut self, path: &syn::Path) -> Option<(&'static str, &mut Option<Keyed>)> {
+        let slots = [
+            ("engine", &mut self.engine),
+            ("order_by", &mut self.order_by),
+            ("partition_by", &mut self.partition_by),
+            ("ttl", &mut self.ttl),
+        ];
+        slots.into_iter().find(|(name, _)| path.is_ident(name))
+    }
+}
+
+/// Parses `key = "string"` into a [`Keyed`] slot (see [`set_string`]).
+fn set_keyed(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    (key, slot): (&'static str, &mut Option<Keyed>),
+) -> syn::Result<()> {
+    let mut value = None;
+    set_string(cx, meta, "repository", &mut value)?;
+    if let Some(value) = value {
+        if slot.is_some() {
+            cx.error_spanned_by(&meta.path, format!("duplicate `{key}` in `#[repository]`: keep one"));
+        } else {
+            *slot = Some(Keyed { key, key_tokens: meta.path.to_token_stream(), value });
+        }
     }
     Ok(())
 }
@@ -472,7 +543,11 @@ fn set_string(
         cx.error_spanned_by(&meta.path, format!("`{key}` needs a value: `{key} = \"...\"`"));
         return skip_value(meta);
     }
-    let value: syn::Expr = meta.value()?.parse()?;
+    let mut value: syn::Expr = meta.value()?.parse()?;
+    // A `$value:literal` of a `macro_rules!` arrives in an invisible group.
+    while let syn::Expr::Group(group) = value {
+        value = *group.expr;
+    }
     let lit = match value {
         syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => lit,
         other => {

@@ -14,6 +14,7 @@ use super::ctxt::Ctxt;
 pub(super) fn check(cx: &Ctxt, cont: &Container<'_>) {
     check_database(cx, cont);
     check_table(cx, cont);
+    check_table_design(cx, cont);
     check_key(cx, cont);
     let generates_keys = cont.backend().is_none_or(Backend::generates_keys);
     for field in &cont.fields {
@@ -70,6 +71,24 @@ fn check_table(cx: &Ctxt, cont: &Container<'_>) {
         cx.error_spanned_by(
             &table.tokens,
             format!("a table name cannot be empty: write a name, or remove `#[repository(table = ...)]` to use `{default}` (the struct's name in snake_case)"),
+        );
+    }
+}
+
+/// `engine`, `order_by`, `partition_by` and `ttl` lay out a ClickHouse table: on another backend
+/// each is an error on its key. What they may say on ClickHouse is checked by
+/// `crate::backend::clickhouse::check_design`.
+fn check_table_design(cx: &Ctxt, cont: &Container<'_>) {
+    let Some(backend) = cont.backend().filter(|b| *b != Backend::ClickHouse) else { return };
+    for keyed in cont.attrs.design.written() {
+        cx.error_spanned_by(
+            &keyed.key_tokens,
+            format!(
+                "`{}` is ClickHouse-only: `engine`, `order_by`, `partition_by` and `ttl` lay out a `#[database(clickhouse)]` table; a {} table's primary key is the model's `#[key]`, so remove `{}`",
+                keyed.key,
+                backend.product(),
+                keyed.key,
+            ),
         );
     }
 }

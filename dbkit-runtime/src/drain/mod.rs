@@ -338,6 +338,9 @@ impl Database {
             sessions_in_flight = at_start.sessions_in_flight, connections_open = at_start.connections_open,
             "drain started");
 
+        if mode != DrainMode::Force {
+            tracker.announce_drain();
+        }
         let finished_within_timeout = match mode {
             DrainMode::Graceful => {
                 let released = tokio::time::timeout_at(deadline, tracker.wait_idle()).await.is_ok();
@@ -359,6 +362,7 @@ impl Database {
                 // pool closed, or sqlx would test it and pool it again.
                 let mut closing = Closing::start(self);
                 tracker.cancel();
+                tracker.announce_drain();
                 let idle_closed = closing.close_idle(deadline).await;
                 let released = tokio::time::timeout_at(deadline, tracker.wait_idle()).await.is_ok();
                 idle_closed && released && closing.wait_pool(deadline).await

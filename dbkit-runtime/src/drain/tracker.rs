@@ -64,6 +64,12 @@ pub(crate) struct SessionTracker {
     cancelled: AtomicBool,
     /// Woken when `cancelled` is set.
     cancel: Notify,
+    /// Set, and `draining` woken, once a drain has said what it does: for the work that must act
+    /// on a drain rather than be waited for (a ClickHouse inserter flushes its rows). A force
+    /// drain says so after firing `cancelled`, so that work sees it is cancelled, not asked to
+    /// finish.
+    announced: AtomicBool,
+    draining: Notify,
 }
 
 // `in_flight` and `state` are only touched with `SeqCst`: `enter` adds to the count and then reads
@@ -78,6 +84,8 @@ impl SessionTracker {
             idle: Notify::new(),
             cancelled: AtomicBool::new(false),
             cancel: Notify::new(),
+            announced: AtomicBool::new(false),
+            draining: Notify::new(),
         }
     }
 
@@ -104,6 +112,26 @@ impl SessionTracker {
     /// [`enter`]: SessionTracker::enter
     pub(crate) fn begin_drain(&self) {
         let _ = self.state.compare_exchange(OPEN, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// Wakes [`drain_started`](SessionTracker::drain_started): the drain has begun, and for a
+    /// force drain the cancellation signal has already fired.
+    pub(crate) fn announce_drain(&self) {
+        self.announced.store(true, Ordering::SeqCst);
+        self.draining.notify_waiters();
+    }
+
+    /// Completes once a drain has been announced.
+    #[cfg_attr(not(feature = "clickhouse"), allow(dead_code))]
+    pub(crate) async fn drain_started(&self) {
+        loop {
+            // Registered before the check, as in `cancelled`.
+            let notified = self.draining.notified();
+            if self.announced.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     pub(crate) fn in_flight(&self) -> usize {

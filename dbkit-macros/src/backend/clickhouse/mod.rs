@@ -4,14 +4,15 @@
 //! append-only analytics table: `create_many`, `list`, `count`, `get`, `get_by_<unique>`; no
 //! `create`, `update`, `delete` (see the `dbkit` crate docs for why).
 //!
-//! Here: the column types, the DDL, and the text of the `SELECT`s; `provider.rs` has the bodies
-//! that run them.
+//! Here: the column types, the table design (`#[repository(engine, order_by, partition_by, ttl)]`),
+//! the DDL, and the text of the `SELECT`s; `provider.rs` has the bodies that run them.
 
 mod provider;
 
 pub(crate) use self::provider::ClickHouseProvider;
 use super::Unsupported;
-use crate::model::{Container, Field, Int, SqlType};
+use crate::model::attr::Keyed;
+use crate::model::{Container, Ctxt, Field, Int, SqlType};
 
 /// Rows per `INSERT` of `create_many`. ClickHouse writes one `INSERT` of up to
 /// `max_insert_block_size` rows (1 048 576 by default) as one part, atomically; fewer, larger
@@ -45,6 +46,15 @@ fn quote_in_template(ident: &str) -> String {
 /// its serde form).
 pub(crate) fn column_type(field: &Field<'_>) -> Result<String, Unsupported> {
     if let Some(sql_type) = &field.attrs.column.sql_type {
+        // `RowBinary` sends an enum as its number (`Int8`/`Int16`), so the string that names a
+        // value cannot be read or written in its place.
+        let declared = sql_type.value.trim_start();
+        if field.sql_type == SqlType::String && (declared.starts_with("Enum8") || declared.starts_with("Enum16")) {
+            let (bits, int) = if declared.starts_with("Enum8") { ("8", "i8") } else { ("16", "i16") };
+            return Err(Unsupported::Never(format!(
+                "a `String` cannot carry an `Enum{bits}` column: `RowBinary` sends each value as its `Int{bits}` number, not its name; use `{int}`, or a `#[repr({int})]` enum that serializes as its number (for example with `serde_repr`), or keep `String` with `sql_type = \"LowCardinality(String)\"`"
+            )));
+        }
         return Ok(sql_type.value.clone());
     }
     let unsupported = |message: &str| Unsupported::Fixable(message.to_owned());
@@ -90,13 +100,101 @@ pub(crate) fn column_type(field: &Field<'_>) -> Result<String, Unsupported> {
 /// no `NOT NULL` (columns are not nullable unless `Nullable`), no `PRIMARY KEY` besides the
 /// sorting key, and no `UNIQUE`.
 pub(crate) fn column_definition(field: &Field<'_>) -> Result<String, Unsupported> {
-    let ty = column_type(field)?;
-    let mut definition = if field.nullable { format!("Nullable({ty})") } else { ty };
+    let mut definition = nullable(field, column_type(field)?);
     if let Some(default) = &field.attrs.column.default {
         definition.push_str(" DEFAULT ");
         definition.push_str(&default_expression(&default.value));
     }
     Ok(definition)
+}
+
+/// `ty` for a non-nullable field; `Nullable(ty)` for an `Option`, inside `LowCardinality`, which
+/// ClickHouse refuses to nest in `Nullable`: `LowCardinality(Nullable(String))`.
+fn nullable(field: &Field<'_>, ty: String) -> String {
+    if !field.nullable {
+        return ty;
+    }
+    match ty.strip_prefix("LowCardinality(").and_then(|inner| inner.strip_suffix(')')) {
+        Some(inner) => format!("LowCardinality(Nullable({inner}))"),
+        None => format!("Nullable({ty})"),
+    }
+}
+
+/// The engine's name: `ReplacingMergeTree` of `ReplacingMergeTree(version)`.
+fn engine_name(engine: &str) -> &str {
+    engine.split('(').next().unwrap_or_default().trim()
+}
+
+/// Whether `engine` is of the MergeTree family, the engines that take `ORDER BY`,
+/// `PARTITION BY` and `TTL` (`MergeTree`, `ReplacingMergeTree`, `ReplicatedMergeTree`, …).
+fn is_merge_tree(engine: &str) -> bool {
+    engine_name(engine).ends_with("MergeTree")
+}
+
+/// The table design keys of a ClickHouse model: none empty, and `order_by`, `partition_by` and
+/// `ttl` only with a MergeTree-family engine (a `Distributed` or `Memory` table has none of them).
+pub(crate) fn check_design(cx: &Ctxt, cont: &Container<'_>) {
+    let design = &cont.attrs.design;
+    for keyed in design.written() {
+        if keyed.value.value.trim().is_empty() {
+            let (key, example) = (keyed.key, design_example(keyed.key));
+            cx.error_spanned_by(
+                &keyed.value.tokens,
+                format!("an empty `{key}`: write it, as in `{key} = \"{example}\"`, or remove it"),
+            );
+        }
+    }
+    let Some(engine) = design.engine.as_ref().filter(|e| !e.value.value.trim().is_empty()) else { return };
+    if is_merge_tree(&engine.value.value) {
+        return;
+    }
+    let name = engine_name(&engine.value.value);
+    for keyed in [&design.order_by, &design.partition_by, &design.ttl].into_iter().flatten() {
+        let clause = keyed.key.replace('_', " ").to_uppercase();
+        cx.error_spanned_by(
+            &keyed.key_tokens,
+            format!(
+                "`{}` needs a MergeTree-family engine: a `{name}` table has no `{clause}` (the tables it reads or writes have theirs); remove `{}`, or use an engine such as `MergeTree()` or `ReplacingMergeTree(version)`",
+                keyed.key, keyed.key
+            ),
+        );
+    }
+}
+
+fn design_example(key: &str) -> &'static str {
+    match key {
+        "engine" => "ReplacingMergeTree(version)",
+        "order_by" => "(user_id, event_time)",
+        "partition_by" => "toYYYYMM(event_time)",
+        _ => "event_time + INTERVAL 90 DAY",
+    }
+}
+
+/// `ENGINE = … ORDER BY … PARTITION BY … TTL …`, after the column list: `MergeTree()` ordered by
+/// the model's key unless the model says otherwise. A MergeTree-family engine written without
+/// arguments gets `()`; another engine is written as it is, with no clause after it.
+fn table_clauses(cont: &Container<'_>) -> String {
+    let design = &cont.attrs.design;
+    let value = |keyed: &Option<Keyed>| keyed.as_ref().map(|k| k.value.value.trim().to_owned());
+    let engine = value(&design.engine).unwrap_or_else(|| "MergeTree()".to_owned());
+    if !is_merge_tree(&engine) {
+        return format!("ENGINE = {engine}");
+    }
+    let engine = if engine.contains('(') { engine } else { format!("{engine}()") };
+    let order_by = value(&design.order_by).unwrap_or_else(|| {
+        let key = cont.key().expect("a checked model has a key");
+        format!("({})", quote(&key.column()))
+    });
+    // ClickHouse's order: `PARTITION BY` and `ORDER BY` (either first), then `TTL`.
+    let mut clauses = format!("ENGINE = {engine}");
+    if let Some(partition_by) = value(&design.partition_by) {
+        clauses.push_str(&format!(" PARTITION BY {partition_by}"));
+    }
+    clauses.push_str(&format!(" ORDER BY {order_by}"));
+    if let Some(ttl) = value(&design.ttl) {
+        clauses.push_str(&format!(" TTL {ttl}"));
+    }
+    clauses
 }
 
 /// The `DEFAULT` expression as written, except the SQL-standard `CURRENT_TIMESTAMP`, which
@@ -182,12 +280,12 @@ impl Statements {
         let by = |f: &Field<'_>| format!("{select} WHERE {} = {} LIMIT 1", q(&f.column()), lookup_placeholder(f));
 
         Statements {
-            // `MergeTree() ORDER BY` works on 18.16 and on current servers; the sorting key is the
-            // model's key, so `get` and `list` read a range of the primary index.
+            // By default `MergeTree() ORDER BY (key)`, which works on 18.16 and on current
+            // servers: `get` and `list` read a range of the primary index.
             create_table: format!(
-                "CREATE TABLE IF NOT EXISTS {} ({definitions}) ENGINE = MergeTree() ORDER BY ({})",
+                "CREATE TABLE IF NOT EXISTS {} ({definitions}) {}",
                 quote(&table),
-                quote(&key.column())
+                table_clauses(cont)
             ),
             drop_table: format!("DROP TABLE IF EXISTS {}", quote(&table)),
             select_by_key: by(key),
@@ -259,7 +357,7 @@ mod tests {
         });
         assert!(st.create_table.starts_with("CREATE TABLE IF NOT EXISTS `reading` (`at` DateTime, `tag` String, "));
         assert!(st.create_table.contains(
-            "`a` Int16, `b` Int32, `c` Int64, `d` UInt8, `e` UInt16, `f` UInt32, `g` Float32, `h` Nullable(LowCardinality(String))"
+            "`a` Int16, `b` Int32, `c` Int64, `d` UInt8, `e` UInt16, `f` UInt32, `g` Float32, `h` LowCardinality(Nullable(String))"
         ));
         assert!(st.select_by_key.ends_with("WHERE `at` = toDateTime(?) LIMIT 1"), "{}", st.select_by_key);
         let lookups: Vec<&str> = st.select_by_unique.iter().map(|s| &s[s.find(" WHERE ").unwrap()..]).collect();
@@ -267,6 +365,99 @@ mod tests {
             lookups,
             [" WHERE `tag` = unhex(?) LIMIT 1", " WHERE `day` = toDate(?) LIMIT 1", " WHERE `label` = ? LIMIT 1"]
         );
+    }
+
+    #[test]
+    fn table_design() {
+        let st = statements(syn::parse_quote! {
+            #[database(clickhouse)]
+            #[repository(
+                table = "user_events",
+                engine = "ReplacingMergeTree(version)",
+                order_by = "(user_id, event_time)",
+                partition_by = "toYYYYMM(event_time)",
+                ttl = "event_time + INTERVAL 90 DAY",
+            )]
+            struct UserEvent {
+                #[key] id: uuid::Uuid,
+                user_id: u64,
+                #[column(sql_type = "LowCardinality(String)")] event_type: String,
+                #[column(sql_type = "Enum8('web' = 1, 'app' = 2)")] source: i8,
+                event_data: serde_json::Value,
+                event_time: chrono::DateTime<chrono::Utc>,
+                version: u32,
+            }
+        });
+        assert_eq!(
+            st.create_table,
+            "CREATE TABLE IF NOT EXISTS `user_events` (`id` UUID, `user_id` UInt64, `event_type` LowCardinality(String), \
+             `source` Enum8('web' = 1, 'app' = 2), `event_data` String, `event_time` DateTime, `version` UInt32) \
+             ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(event_time) ORDER BY (user_id, event_time) \
+             TTL event_time + INTERVAL 90 DAY"
+        );
+
+        // An engine written without arguments gets them; the sorting key stays the model's key.
+        let st = statements(syn::parse_quote! {
+            #[database(clickhouse)]
+            #[repository(engine = "SummingMergeTree")]
+            struct Total { #[key] day: chrono::NaiveDate, n: u64 }
+        });
+        assert!(st.create_table.ends_with(" ENGINE = SummingMergeTree() ORDER BY (`day`)"), "{}", st.create_table);
+
+        // Another engine takes no clause after it.
+        let st = statements(syn::parse_quote! {
+            #[database(clickhouse)]
+            #[repository(table = "user_events", engine = "Distributed(analytics, default, user_events_local, rand())")]
+            struct UserEvent { #[key] id: u64, n: u64 }
+        });
+        assert!(
+            st.create_table.ends_with(
+                "(`id` UInt64, `n` UInt64) ENGINE = Distributed(analytics, default, user_events_local, rand())"
+            ),
+            "{}",
+            st.create_table
+        );
+    }
+
+    #[test]
+    fn table_design_mistakes() {
+        let found = errors(syn::parse_quote! {
+            #[database(clickhouse)]
+            #[repository(engine = "Distributed(c, db, t)", order_by = "id", ttl = "", partition_by = "x")]
+            struct Event {
+                #[key] id: u64,
+                #[column(sql_type = "Enum8('a' = 1)")] kind: String,
+            }
+        });
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found[0].contains("a `String` cannot carry an `Enum8` column"), "{}", found[0]);
+        assert!(found[1].starts_with("an empty `ttl`"), "{}", found[1]);
+        assert!(
+            found[2].starts_with("`order_by` needs a MergeTree-family engine: a `Distributed` table has no `ORDER BY`"),
+            "{}",
+            found[2]
+        );
+        assert!(found[3].contains("has no `PARTITION BY`"), "{}", found[3]);
+        assert!(found[4].contains("has no `TTL`"), "{}", found[4]);
+
+        let found = errors(syn::parse_quote! {
+            #[database(postgres)]
+            #[repository(engine = "MergeTree()", order_by = "id")]
+            struct Event { #[key(auto)] id: i64, n: i64 }
+        });
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].starts_with("`engine` is ClickHouse-only"), "{}", found[0]);
+        assert!(found[0].contains("a PostgreSQL table's primary key"), "{}", found[0]);
+        assert!(found[1].starts_with("`order_by` is ClickHouse-only"), "{}", found[1]);
+
+        let found = errors(syn::parse_quote! {
+            #[database(clickhouse)]
+            #[repository(engin = "MergeTree()", order_by = "a", order_by = "b")]
+            struct Event { #[key] id: u64, n: u64 }
+        });
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].contains("did you mean `engine`?"), "{}", found[0]);
+        assert!(found[1].starts_with("duplicate `order_by`"), "{}", found[1]);
     }
 
     #[test]

@@ -81,6 +81,11 @@ impl Provider for ClickHouseProvider<'_> {
         (self.statements.create_table.clone(), self.statements.drop_table.clone())
     }
 
+    /// The type without `Nullable`, as `system.columns` reports it (`verify_schema` strips it there).
+    fn declared_type(&self, field: &Field<'_>) -> String {
+        super::column_type(field).unwrap_or_else(|u| panic!("checked type: {}", u.message()))
+    }
+
     /// `__Insert<'a>` (the columns of `NewX`, borrowed) and `__Row` (every column, owned, in the
     /// order of the generated `SELECT`s, which is how `RowBinary` is decoded).
     fn items(&self) -> TokenStream {
@@ -97,12 +102,39 @@ impl Provider for ClickHouseProvider<'_> {
         let idents: Vec<&syn::Ident> = self.cont.fields.iter().map(|f| f.ident).collect();
         let clickhouse_crate = format!("{}::clickhouse", self.cont.private_str());
         let serde_crate = format!("{}::serde", self.cont.private_str());
+        let new = &self.cont.names().new;
+        let table = self.cont.table();
+        let borrowed = self.cont.insert_fields().map(|f| {
+            let ident = f.ident;
+            quote!(#ident: &__new.#ident,)
+        });
         quote! {
+            // `pub` (and unnameable, inside the `const _`) because it is `NewX`'s `InsertRow::Row`.
             #[derive(#p::clickhouse::Row, #p::serde::Serialize)]
             #[clickhouse(crate = #clickhouse_crate)]
             #[serde(crate = #serde_crate)]
-            struct __Insert<'__row> {
+            #[allow(unreachable_pub)]
+            pub struct __Insert<'__row> {
                 #(#insert_fields)*
+            }
+
+            #[automatically_derived]
+            impl #p::InsertRow for #new {
+                type Row = __Insert<'static>;
+                const TABLE: &'static ::core::primitive::str = #table;
+                fn write_all<'__a>(
+                    inserter: &'__a mut #p::clickhouse::inserter::Inserter<__Insert<'static>>,
+                    rows: &'__a [Self],
+                ) -> ::core::pin::Pin<::std::boxed::Box<
+                    dyn ::core::future::Future<Output = #p::clickhouse::error::Result<()>> + ::core::marker::Send + '__a,
+                >> {
+                    ::std::boxed::Box::pin(async move {
+                        for __new in rows {
+                            inserter.write(&__Insert { #(#borrowed)* }).await?;
+                        }
+                        ::core::result::Result::Ok(())
+                    })
+                }
             }
 
             #[derive(#p::clickhouse::Row, #p::serde::Deserialize)]

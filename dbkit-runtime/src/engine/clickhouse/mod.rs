@@ -14,7 +14,10 @@
 //! The crate pools HTTP connections inside hyper; dbkit does not size that pool, so `pool_size` and
 //! friends do not apply, and [`DatabaseInfo`](crate::DatabaseInfo) reports no pool figures.
 
+mod inserter;
 pub mod row;
+
+pub use self::inserter::{InsertRow, Inserter, InserterOptions};
 
 use clickhouse::Client;
 
@@ -82,13 +85,52 @@ fn client(config: &DatabaseConfig) -> Result<Client, ConfigError> {
 }
 
 /// A ClickHouse client in use, from [`Database::clickhouse`]: counted as in flight until dropped.
-/// Dereferences to [`clickhouse::Client`].
+/// Dereferences to [`clickhouse::Client`]; [`client`](ClickHouseSession::client) names it.
+///
+/// This is the way out for what a repository cannot express (a `FINAL` read, a mutation, a
+/// query on `system.*`): the client is the `clickhouse` crate's own, of the exact version dbkit
+/// is built on, re-exported as `dbkit::clickhouse` (and `dbkit_runtime::clickhouse`), so its
+/// `Row` derive and `serde` helpers are the ones that fit. It is configured as dbkit's: the URL,
+/// user, password and database of the configuration, schema validation off and
+/// `wait_end_of_query=1` (see the module docs for why), `max_execution_time` from the command
+/// timeout.
+///
+/// ```no_run
+/// # async fn run(db: &dbkit_runtime::Database) -> dbkit_runtime::Result<()> {
+/// use dbkit_runtime::ClickHouseSession;
+/// use dbkit_runtime::clickhouse::Row;
+///
+/// #[derive(Row, serde::Deserialize)]
+/// #[clickhouse(crate = "dbkit_runtime::clickhouse")]
+/// struct Active {
+///     user_id: u64,
+///     events: u64,
+/// }
+///
+/// let session: ClickHouseSession = db.clickhouse()?;
+/// let client: &dbkit_runtime::clickhouse::Client = session.client();
+/// let top: Vec<Active> = client
+///     .query("SELECT user_id, count() FROM user_events FINAL GROUP BY user_id ORDER BY count() DESC LIMIT ?")
+///     .bind(10)
+///     .fetch_all()
+///     .await?;
+/// # let _ = top; Ok(()) }
+/// ```
 ///
 /// *Feature `clickhouse`.*
 #[derive(Debug)]
 pub struct ClickHouseSession {
     client: Client,
     _in_flight: InFlight,
+}
+
+impl ClickHouseSession {
+    /// The `clickhouse` crate's client, as dbkit configured it (see above); the same as
+    /// dereferencing the session. A clone of it outlives the session but is no longer counted as
+    /// in flight, so a drain does not wait for it.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl std::ops::Deref for ClickHouseSession {
