@@ -164,3 +164,43 @@ async fn from_manager_attaches_the_managers_cache() {
     manager.disconnect_all().await;
     plain.disconnect_all().await;
 }
+
+/// A table of its own for the concurrency test, which runs beside the others.
+#[derive(Debug, Clone, PartialEq, Repository, serde::Serialize, serde::Deserialize)]
+#[database(postgres)]
+#[repository(table = "cached_cold", cache(ttl = "5m"))]
+pub struct Cold {
+    #[key(auto)]
+    pub id: i64,
+    pub name: String,
+}
+
+/// 500 concurrent `get`s of a cold key from 4 repositories, each with its own connection to Redis
+/// (as 4 processes would have): one database load, every other call served by its fill.
+#[tokio::test]
+async fn five_hundred_cold_gets_from_four_repositories_load_once() {
+    let Some(db) = dbkit_tests::connect(Backend::Postgres).await else { return };
+    let Some(first) = cache().await else { return };
+    db.drop_table::<Cold>().await.unwrap();
+    db.create_table::<Cold>().await.unwrap();
+    let id = ColdRepository::new(&db).create(&NewCold { name: "cold".into() }).await.unwrap().id;
+    let mut caches = vec![first.clone()];
+    for _ in 0..3 {
+        caches.push(RedisCache::connect_with(first.config().clone()).await.unwrap());
+    }
+    let repositories: Vec<_> = caches.iter().map(|c| ColdRepository::new(&db).with_cache(c.clone())).collect();
+    let tasks: Vec<_> = (0..500)
+        .map(|i| {
+            let rows = repositories[i % 4].clone();
+            tokio::spawn(async move { rows.get(id).await.unwrap().unwrap().name })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "cold");
+    }
+    let stats: Vec<_> = caches.iter().map(RedisCache::stats).collect();
+    let loads: u64 = stats.iter().map(|s| s.fills + s.fills_refused + s.lease_waits_timed_out + s.redis_failures).sum();
+    let hits: u64 = stats.iter().map(|s| s.hits).sum();
+    assert_eq!((loads, hits), (1, 499), "one database load: {stats:?}");
+    db.drop_table::<Cold>().await.unwrap();
+}
