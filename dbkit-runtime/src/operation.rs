@@ -4,7 +4,7 @@
 //! The leaf both the call path ([`exec`](crate::exec)) and [`retry`](crate::retry) build on, and
 //! the only part of the call path a backend's row code names.
 
-use crate::Error;
+use crate::{Error, ErrorCategory};
 
 /// Whether an operation only reads or may write: a write is retried only when it certainly did
 /// not apply.
@@ -53,5 +53,22 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Failure {
         Failure::NotSent(error)
+    }
+}
+
+/// The error a failed attempt ends the call with: a write sent and then cut off becomes
+/// [`Error::OutcomeUnknown`].
+///
+/// [`Error::Unavailable`] is dbkit's own refusal, made before anything reaches the server (a new
+/// session during a drain) or instead of a `COMMIT` (which rolls the transaction back); a force
+/// drain that cuts off a write mid-statement reports `OutcomeUnknown` itself
+/// ([`Call::attempt`](crate::exec::Call::attempt)). So it is never wrapped.
+pub(crate) fn final_error(kind: OpKind, sent: bool, error: Error) -> Error {
+    let cut_off = matches!(error.category(), ErrorCategory::Connection | ErrorCategory::Timeout)
+        && !matches!(error, Error::Unavailable { .. });
+    if kind == OpKind::Write && sent && cut_off && !error.is_rolled_back() && !error.is_outcome_unknown() {
+        Error::OutcomeUnknown { source: Box::new(error) }
+    } else {
+        error
     }
 }

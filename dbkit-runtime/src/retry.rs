@@ -67,12 +67,13 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 
 #[cfg(feature = "_transactions")]
 use crate::database::FailedTransaction;
+pub(crate) use crate::operation::final_error;
 use crate::operation::{OpKind, Operation};
 #[cfg(feature = "_transactions")]
 use crate::transaction::DatabaseTransaction;
 #[cfg(feature = "_transactions")]
 use crate::{Database, Result};
-use crate::{Error, ErrorCategory};
+use crate::Error;
 
 /// Called before each retry with what failed and how long dbkit will wait.
 type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
@@ -258,23 +259,6 @@ pub(crate) fn safe_to_retry(kind: OpKind, sent: bool, error: &Error) -> bool {
     }
 }
 
-/// The error a failed attempt ends the call with: a write sent and then cut off becomes
-/// [`Error::OutcomeUnknown`].
-///
-/// [`Error::Unavailable`] is dbkit's own refusal, made before anything reaches the server (a new
-/// session during a drain) or instead of a `COMMIT` (which rolls the transaction back); a force
-/// drain that cuts off a write mid-statement reports `OutcomeUnknown` itself
-/// ([`Call::attempt`](crate::exec::Call::attempt)). So it is never wrapped.
-pub(crate) fn final_error(kind: OpKind, sent: bool, error: Error) -> Error {
-    let cut_off = matches!(error.category(), ErrorCategory::Connection | ErrorCategory::Timeout)
-        && !matches!(error, Error::Unavailable { .. });
-    if kind == OpKind::Write && sent && cut_off && !error.is_rolled_back() && !error.is_outcome_unknown() {
-        Error::OutcomeUnknown { source: Box::new(error) }
-    } else {
-        error
-    }
-}
-
 /// The attempts of one call: counts them, keeps the back-off, and waits.
 #[derive(Debug)]
 pub(crate) struct Attempts<'p> {
@@ -401,6 +385,7 @@ impl Database {
 #[cfg(all(test, feature = "_sql"))]
 mod tests {
     use super::*;
+    use crate::ErrorCategory;
     use std::io;
 
     static READ: Operation = Operation { repository: "TestRepository", method: "get", kind: OpKind::Read };

@@ -10,13 +10,10 @@ use sqlparser::ast::{
 };
 use sqlparser::parser::Parser;
 
-use super::clickhouse::{self, Typed};
+use super::clickhouse;
 use super::dialect::QueryDialect;
-use super::schema::Schema;
+use super::schema::{ColumnRef, Projected, Schema};
 use super::text::{self, Scanned};
-
-/// A column of one of the models: `(model index, column index)`.
-pub(crate) type ColumnRef = (usize, usize);
 
 pub(crate) struct Analysis {
     /// The SQL with markers, and wildcards expanded when the result is the model.
@@ -28,26 +25,6 @@ pub(crate) struct Analysis {
     pub(crate) compared: BTreeMap<usize, ColumnRef>,
     /// The occurrences that are the only element of an `IN (…)` list.
     pub(crate) in_lists: BTreeSet<usize>,
-}
-
-pub(crate) enum Projected {
-    /// A column of a model, as written (`u.email`).
-    Column { column: ColumnRef, label: String },
-    /// Anything else: an expression, an aggregate, a column of a CTE; with its type where dbkit
-    /// knows it (ClickHouse's common functions and aggregates).
-    Expr { label: String, ty: Option<Typed> },
-    /// `*` or `alias.*`: `model` is the table it stands for, when known; the byte range in the text.
-    Wildcard { model: Option<usize>, qualifier: Option<String>, range: Option<(usize, usize)> },
-}
-
-impl Projected {
-    pub(crate) fn label(&self) -> String {
-        match self {
-            Projected::Column { label, .. } | Projected::Expr { label, .. } => label.clone(),
-            Projected::Wildcard { qualifier: Some(q), .. } => format!("{q}.*"),
-            Projected::Wildcard { qualifier: None, .. } => "*".to_owned(),
-        }
-    }
 }
 
 /// A table in the statement: the model it is, and the names it is referred to by.

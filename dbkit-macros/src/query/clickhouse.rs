@@ -21,10 +21,9 @@ use sqlparser::ast::{
 };
 use syn::ext::IdentExt;
 
-use super::analyze::Projected;
-use super::schema::{Column, Schema, list_element};
-use super::shape::{Row, Shape};
+use super::schema::{Column, Projected, Schema, Typed, list_element};
 use super::signature::Arg;
+use super::signature::{Row, Shape};
 use super::text::{self, Piece};
 use crate::backend::clickhouse::codec;
 use crate::model::ast::{classify, option_inner, type_name};
@@ -32,13 +31,6 @@ use crate::model::{Ctxt, Int, SqlType};
 
 /// Why a statement other than a `SELECT` is refused.
 pub(super) const ONLY_SELECT: &str = "a query on a ClickHouse model is a `SELECT`: ClickHouse models are append-only, so insert rows with `create_many`, and run mutations (`ALTER TABLE … UPDATE/DELETE`) through `Database::clickhouse()`";
-
-/// The type of a selected expression, as the Rust type family that decodes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Typed {
-    pub(crate) sql_type: SqlType,
-    pub(crate) nullable: bool,
-}
 
 impl Typed {
     fn new(sql_type: SqlType) -> Typed {

@@ -9,8 +9,8 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 
 use super::schema::Schema;
-use super::shape::{Row, Shape, is_u64};
 use super::signature::{Arg, QueryMethod, single_generic};
+use super::signature::{Row, Shape, is_u64};
 use super::text::{self, Piece};
 use crate::backend::sql::Dialect;
 use crate::repository::call::call_loop;

@@ -31,8 +31,9 @@ pub(crate) use self::callback::{expand, model_macro, queries};
 use self::dialect::QueryDialect;
 use self::generate::stub;
 use self::schema::Schema;
-use self::shape::{Row, check_columns, model_layout, shape};
+use self::shape::{check_columns, model_layout};
 use self::signature::{BodilessFn, QueryMethod, is_query_attr, split_query_attr};
+use self::signature::{Row, shape};
 use crate::model::Ctxt;
 
 fn expand_impl(mut item_impl: syn::ItemImpl, mut schemas: Vec<Schema>) -> TokenStream {

@@ -157,3 +157,35 @@ pub(crate) fn list_element(ty: &syn::Type) -> Option<&syn::Type> {
     };
     (!is_u8(element)).then_some(element)
 }
+
+/// A column of one of the models: `(model index, column index)`.
+pub(crate) type ColumnRef = (usize, usize);
+
+/// One result column of a statement, as the analysis found it.
+pub(crate) enum Projected {
+    /// A column of a model, as written (`u.email`).
+    Column { column: ColumnRef, label: String },
+    /// Anything else: an expression, an aggregate, a column of a CTE; with its type where dbkit
+    /// knows it (ClickHouse's common functions and aggregates).
+    Expr { label: String, ty: Option<Typed> },
+    /// `*` or `alias.*`: `model` is the table it stands for, when known; the byte range in the text.
+    Wildcard { model: Option<usize>, qualifier: Option<String>, range: Option<(usize, usize)> },
+}
+
+impl Projected {
+    pub(crate) fn label(&self) -> String {
+        match self {
+            Projected::Column { label, .. } | Projected::Expr { label, .. } => label.clone(),
+            Projected::Wildcard { qualifier: Some(q), .. } => format!("{q}.*"),
+            Projected::Wildcard { qualifier: None, .. } => "*".to_owned(),
+        }
+    }
+}
+
+/// The type of a selected expression, as the Rust type family that decodes it (ClickHouse's
+/// functions and aggregates know theirs: `query::clickhouse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Typed {
+    pub(crate) sql_type: SqlType,
+    pub(crate) nullable: bool,
+}

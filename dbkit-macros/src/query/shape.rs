@@ -1,61 +1,9 @@
 //! What a query method returns against what the query selects.
 
-use super::analyze::Projected;
 use super::dialect::QueryDialect;
-use super::schema::{Family, Schema, value_family};
-use super::signature::single_generic;
+use super::schema::{Family, Projected, Schema, value_family};
 use crate::model::Ctxt;
 use crate::model::ast::type_name;
-
-/// What a method returns, inside `dbkit::Result<…>`.
-pub(super) enum Shape {
-    Many(Row),
-    Optional(Row),
-    One(Row),
-    /// `u64` from a write: the rows it affected.
-    Affected,
-}
-
-pub(super) enum Row {
-    Model,
-    Tuple(Vec<syn::Type>),
-    Scalar(syn::Type),
-}
-
-impl Shape {
-    pub(super) fn row(&self) -> Option<&Row> {
-        match self {
-            Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => Some(row),
-            Shape::Affected => None,
-        }
-    }
-}
-
-pub(super) fn is_u64(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && (p.path.is_ident("u64") || p.path.segments.last().is_some_and(|s| s.ident == "u64") && p.path.segments.len() == 3))
-}
-
-pub(super) fn shape(inner: &syn::Type, model: &syn::Ident, write: bool) -> Shape {
-    let row = |ty: &syn::Type| match ty {
-        syn::Type::Tuple(t) if !t.elems.is_empty() => Row::Tuple(t.elems.iter().cloned().collect()),
-        syn::Type::Path(p)
-            if p.qself.is_none()
-                && p.path.segments.last().is_some_and(|s| s.ident == *model && s.arguments.is_none()) =>
-        {
-            Row::Model
-        }
-        ty => Row::Scalar(ty.clone()),
-    };
-    if let Some(element) = single_generic(inner, "Vec") {
-        Shape::Many(row(element))
-    } else if let Some(element) = crate::model::ast::option_inner(inner) {
-        Shape::Optional(row(element))
-    } else if write && is_u64(inner) {
-        Shape::Affected
-    } else {
-        Shape::One(row(inner))
-    }
-}
 
 /// For a result of the model's type: the column index each field is decoded from, after turning
 /// `*` into the model's columns in field order.

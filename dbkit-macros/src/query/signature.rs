@@ -1,5 +1,6 @@
 //! The method as written: `#[query("…")]` on a method without a body, and its signature —
-//! `async fn name(&self, arg: T, …) -> dbkit::Result<R>;` — checked.
+//! `async fn name(&self, arg: T, …) -> dbkit::Result<R>;` — checked; and the [`Shape`] of what it
+//! returns.
 
 use syn::parse::{Parse, ParseStream};
 
@@ -131,4 +132,54 @@ pub(super) fn check(cx: &Ctxt, sig: &syn::Signature) -> (Vec<Arg>, Option<syn::T
     };
 
     (args, inner)
+}
+
+/// What a method returns, inside `dbkit::Result<…>`.
+pub(super) enum Shape {
+    Many(Row),
+    Optional(Row),
+    One(Row),
+    /// `u64` from a write: the rows it affected.
+    Affected,
+}
+
+pub(super) enum Row {
+    Model,
+    Tuple(Vec<syn::Type>),
+    Scalar(syn::Type),
+}
+
+impl Shape {
+    pub(super) fn row(&self) -> Option<&Row> {
+        match self {
+            Shape::Many(row) | Shape::Optional(row) | Shape::One(row) => Some(row),
+            Shape::Affected => None,
+        }
+    }
+}
+
+pub(super) fn is_u64(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && (p.path.is_ident("u64") || p.path.segments.last().is_some_and(|s| s.ident == "u64") && p.path.segments.len() == 3))
+}
+
+pub(super) fn shape(inner: &syn::Type, model: &syn::Ident, write: bool) -> Shape {
+    let row = |ty: &syn::Type| match ty {
+        syn::Type::Tuple(t) if !t.elems.is_empty() => Row::Tuple(t.elems.iter().cloned().collect()),
+        syn::Type::Path(p)
+            if p.qself.is_none()
+                && p.path.segments.last().is_some_and(|s| s.ident == *model && s.arguments.is_none()) =>
+        {
+            Row::Model
+        }
+        ty => Row::Scalar(ty.clone()),
+    };
+    if let Some(element) = single_generic(inner, "Vec") {
+        Shape::Many(row(element))
+    } else if let Some(element) = crate::model::ast::option_inner(inner) {
+        Shape::Optional(row(element))
+    } else if write && is_u64(inner) {
+        Shape::Affected
+    } else {
+        Shape::One(row(inner))
+    }
 }

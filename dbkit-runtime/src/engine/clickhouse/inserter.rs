@@ -399,7 +399,7 @@ impl<R: InsertRow> Worker<R> {
             Err(error) => {
                 let copy = Error::ClickHouse(replicate(&error));
                 self.failed(error);
-                Err(crate::retry::final_error(OpKind::Write, true, copy))
+                Err(crate::operation::final_error(OpKind::Write, true, copy))
             }
         }
     }
@@ -418,7 +418,7 @@ impl<R: InsertRow> Worker<R> {
         }
         for ack in self.acks.drain(..) {
             let error = Error::ClickHouse(replicate(&error));
-            let _ = ack.send(Err(crate::retry::final_error(OpKind::Write, true, error)));
+            let _ = ack.send(Err(crate::operation::final_error(OpKind::Write, true, error)));
         }
         self.inserter = self.options.build::<R>(self.session.client());
     }
