@@ -37,7 +37,8 @@ async fn statements_run_through_counted_sessions() {
         .execute()
         .await
         .unwrap();
-    session.query(&format!("INSERT INTO {table} SELECT number, toString(number) FROM system.numbers LIMIT 1000"))
+    session
+        .query(&format!("INSERT INTO {table} SELECT number, toString(number) FROM system.numbers LIMIT 1000"))
         .execute()
         .await
         .unwrap();
@@ -96,4 +97,69 @@ async fn a_transaction_on_clickhouse_is_refused_before_the_closure_runs() {
     assert_eq!(err.category(), ErrorCategory::Permanent);
     assert!(!ran);
     assert_eq!(db.sessions_in_flight(), 0);
+}
+
+#[tokio::test]
+async fn the_server_is_the_one_the_run_names() {
+    let Some(db) = connect(Backend::ClickHouse).await else { return };
+    let version = db.info().await.unwrap().server_version;
+    // scripts/test runs this binary once per ClickHouse server and names each one's version.
+    if let Ok(expected) = std::env::var("DBKIT_TEST_CLICKHOUSE_VERSION") {
+        assert!(version.starts_with(&expected), "expected ClickHouse {expected}*, the server is {version}");
+    }
+}
+
+/// A row the `clickhouse` crate checks against the names and types the server sends
+/// (`RowBinaryWithNamesAndTypes`), which dbkit's own client leaves off for 18.16's sake.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, serde::Serialize, serde::Deserialize)]
+struct Validated {
+    id: u64,
+    name: String,
+    maybe: Option<i32>,
+    #[serde(with = "clickhouse::serde::chrono::datetime")]
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The same columns with a wrong type for `id`.
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Mistyped {
+    #[allow(dead_code)] // read only to fail
+    id: i32,
+}
+
+#[tokio::test]
+async fn validated_rows_work_where_the_server_sends_names_and_types() {
+    let Some(db) = connect(Backend::ClickHouse).await else { return };
+    let old = db.info().await.unwrap().server_version.starts_with("18.");
+    let client = db.clickhouse().unwrap().clone().with_validation(true);
+    let table = unique_name("validated");
+    client
+        .query(&format!(
+            "CREATE TABLE {table} (id UInt64, name String, maybe Nullable(Int32), at DateTime) \
+             ENGINE = MergeTree() ORDER BY id"
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let select = format!("SELECT ?fields FROM {table} ORDER BY id");
+    if old {
+        // 18.16 has no `RowBinaryWithNamesAndTypes` (scripts/CLICKHOUSE-NOTES.md).
+        let err: Error = client.query(&select).fetch_all::<Validated>().await.unwrap_err().into();
+        assert!(err.to_string().contains("Code: 73"), "{err}");
+    } else {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let rows = [
+            Validated { id: 1, name: "one".into(), maybe: Some(-1), at },
+            Validated { id: 2, name: "Ünïcödé 🦀".into(), maybe: None, at },
+        ];
+        let mut insert = client.insert::<Validated>(&table).await.unwrap();
+        for row in &rows {
+            insert.write(row).await.unwrap();
+        }
+        insert.end().await.unwrap();
+        assert_eq!(client.query(&select).fetch_all::<Validated>().await.unwrap(), rows);
+        let err = client.query(&format!("SELECT id FROM {table}")).fetch_all::<Mistyped>().await.unwrap_err();
+        assert!(err.to_string().contains("UInt64"), "a wrong Rust type is reported: {err}");
+    }
+    client.query(&format!("DROP TABLE {table}")).execute().await.unwrap();
 }

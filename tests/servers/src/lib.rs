@@ -1,9 +1,10 @@
-//! The real database servers dbkit's tests run against — PostgreSQL 15, MariaDB 10.11, Redis 7 and
-//! ClickHouse (18.16 on Debian 12) — on 127.0.0.1, on non-default ports, with throwaway data under
-//! one run directory.
+//! The real database servers dbkit's tests run against — PostgreSQL 15, MariaDB 10.11, Redis 7,
+//! ClickHouse (18.16 on Debian 12) and a current ClickHouse engine (chDB 26.x behind
+//! `scripts/chdb_server.py`) — on 127.0.0.1, on non-default ports, with throwaway data under one
+//! run directory.
 //!
 //! [`Servers::from_env`] reads where they run from the `DBKIT_*` variables below;
-//! [`Servers::start_all`] starts all four from empty data directories and waits until each answers;
+//! [`Servers::start_all`] starts all five from empty data directories and waits until each answers;
 //! a single [`Server`] can then be stopped, killed (a crash), started again on its data and
 //! restarted, which is how the fault tests break them under load:
 //!
@@ -25,10 +26,13 @@
 //! | MariaDB 10.11 | `DBKIT_MARIADB_PORT`, 53306 | user dbkit/dbkit (`@'%'`, `@localhost`, `@127.0.0.1`, all privileges), database dbkit |
 //! | Redis 7 | `DBKIT_REDIS_PORT`, 56379 | no persistence |
 //! | ClickHouse | `DBKIT_CLICKHOUSE_HTTP_PORT`, 58123 (HTTP); `DBKIT_CLICKHOUSE_TCP_PORT`, 59000 (native) | user default, database dbkit; no interserver port |
+//! | current ClickHouse (chDB) | `DBKIT_CLICKHOUSE_CURRENT_PORT`, 58124 (HTTP only) | user default, database dbkit |
 //!
 //! The data lives in `DBKIT_RUN_DIR` (default `/tmp/dbkit-test-servers`), one folder per server;
 //! `DBKIT_SERVER_TIMEOUT` (seconds, default 60) is how long each server may take to answer. The
-//! ports are variables so that two checkouts can run their tests at once.
+//! ports are variables so that two checkouts can run their tests at once. chDB's Python
+//! environment is `DBKIT_CHDB_VENV` (default `$HOME/.cache/dbkit/chdb-<version>`), where
+//! `scripts/servers install` puts it.
 //!
 //! Everything here works as root, on a fresh Debian 12 machine where `scripts/servers install` has
 //! just installed the packages (the servers that refuse root run as their own users), and as an
@@ -40,6 +44,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod chdb;
 mod clickhouse;
 mod mariadb;
 mod postgres;
@@ -99,19 +104,24 @@ pub enum Server {
     Redis,
     /// ClickHouse, on its HTTP and native ports.
     ClickHouse,
+    /// A current ClickHouse engine: chDB behind `scripts/chdb_server.py`, HTTP only.
+    ClickHouseCurrent,
 }
 
 impl Server {
     /// Every server, in the order they are listed and started.
-    pub const ALL: [Server; 4] = [Server::Postgres, Server::MariaDb, Server::Redis, Server::ClickHouse];
+    pub const ALL: [Server; 5] =
+        [Server::Postgres, Server::MariaDb, Server::Redis, Server::ClickHouse, Server::ClickHouseCurrent];
 
-    /// The name the command line uses: `postgres`, `mariadb`, `redis`, `clickhouse`.
+    /// The name the command line uses: `postgres`, `mariadb`, `redis`, `clickhouse`,
+    /// `clickhouse-current`.
     pub fn name(self) -> &'static str {
         match self {
             Server::Postgres => "postgres",
             Server::MariaDb => "mariadb",
             Server::Redis => "redis",
             Server::ClickHouse => "clickhouse",
+            Server::ClickHouseCurrent => "clickhouse-current",
         }
     }
 
@@ -123,6 +133,7 @@ impl Server {
             Server::MariaDb => ports.mariadb,
             Server::Redis => ports.redis,
             Server::ClickHouse => ports.clickhouse_http,
+            Server::ClickHouseCurrent => ports.clickhouse_current,
         }
     }
 
@@ -135,7 +146,7 @@ impl Server {
             Server::Redis => format!("redis://{HOST}:{port}/0"),
             // The `clickhouse` crate reads `database` from the query string in
             // `Client::with_url()`; scripts/CLICKHOUSE-NOTES.md says what else an 18.16 server needs.
-            Server::ClickHouse => format!("http://{HOST}:{port}/?database=dbkit"),
+            Server::ClickHouse | Server::ClickHouseCurrent => format!("http://{HOST}:{port}/?database=dbkit"),
         }
     }
 
@@ -219,6 +230,7 @@ impl Server {
             Server::MariaDb => &mariadb::MariaDb,
             Server::Redis => &redis::Redis,
             Server::ClickHouse => &clickhouse::ClickHouse,
+            Server::ClickHouseCurrent => &chdb::ChDb,
         }
     }
 
@@ -266,17 +278,18 @@ impl fmt::Display for Server {
 impl std::str::FromStr for Server {
     type Err = Error;
 
-    /// A name as the command line takes it, with the aliases `pg`, `postgresql`, `mysql`, `my` and
-    /// `ch`.
+    /// A name as the command line takes it, with the aliases `pg`, `postgresql`, `mysql`, `my`, `ch`
+    /// and `chdb`.
     fn from_str(name: &str) -> Result<Self> {
         match name {
             "postgres" | "pg" | "postgresql" => Ok(Server::Postgres),
             "mariadb" | "mysql" | "my" => Ok(Server::MariaDb),
             "redis" => Ok(Server::Redis),
             "clickhouse" | "ch" => Ok(Server::ClickHouse),
-            _ => {
-                Err(Error::new(format!("unknown server '{name}' (expected one of: postgres mariadb redis clickhouse)")))
-            }
+            "clickhouse-current" | "chdb" => Ok(Server::ClickHouseCurrent),
+            _ => Err(Error::new(format!(
+                "unknown server '{name}' (expected one of: postgres mariadb redis clickhouse clickhouse-current)"
+            ))),
         }
     }
 }
@@ -319,6 +332,7 @@ struct Ports {
     redis: u16,
     clickhouse_http: u16,
     clickhouse_tcp: u16,
+    clickhouse_current: u16,
 }
 
 impl Servers {
@@ -345,6 +359,7 @@ impl Servers {
                 redis: port("DBKIT_REDIS_PORT", 56379)?,
                 clickhouse_http: port("DBKIT_CLICKHOUSE_HTTP_PORT", 58123)?,
                 clickhouse_tcp: port("DBKIT_CLICKHOUSE_TCP_PORT", 59000)?,
+                clickhouse_current: port("DBKIT_CLICKHOUSE_CURRENT_PORT", 58124)?,
             },
             timeout: Duration::from_secs(timeout),
             root: process::is_root(),
@@ -356,20 +371,23 @@ impl Servers {
         &self.run_dir
     }
 
-    /// Stops whatever runs from the run directory, removes it, and starts all four servers on
+    /// Stops whatever runs from the run directory, removes it, and starts all five servers on
     /// fresh data at once. Fails before starting anything when a port is taken; when a server
     /// fails, stops the ones that came up and keeps the logs.
     pub fn start_all(&self) -> Result<()> {
         let started = Instant::now();
-        let missing: Vec<&str> =
+        let chdb_python = chdb::python();
+        let missing: Vec<&Path> =
             [postgres::INITDB, mariadb::MARIADBD, redis::REDIS_SERVER, clickhouse::CLICKHOUSE_SERVER]
                 .into_iter()
-                .filter(|program| !process::executable(Path::new(program)))
+                .map(Path::new)
+                .chain([chdb_python.as_path()])
+                .filter(|program| !process::executable(program))
                 .collect();
         if !missing.is_empty() {
             return Err(Error::new(format!(
                 "servers not installed ({} missing); run: {} install",
-                missing.join(", "),
+                missing.iter().map(|program| program.display().to_string()).collect::<Vec<_>>().join(", "),
                 script().display()
             )));
         }
@@ -412,6 +430,7 @@ impl Servers {
             ("DBKIT_TEST_MYSQL_URL", Server::MariaDb.url(self)),
             ("DBKIT_TEST_REDIS_URL", Server::Redis.url(self)),
             ("DBKIT_TEST_CLICKHOUSE_URL", Server::ClickHouse.url(self)),
+            ("DBKIT_TEST_CLICKHOUSE_CURRENT_URL", Server::ClickHouseCurrent.url(self)),
             ("DBKIT_TEST_PGDATA", postgres::data_dir(self).display().to_string()),
             ("DBKIT_TEST_SERVERS", script().display().to_string()),
             ("DBKIT_RUN_DIR", self.run_dir.display().to_string()),
@@ -420,6 +439,8 @@ impl Servers {
             ("DBKIT_REDIS_PORT", ports.redis.to_string()),
             ("DBKIT_CLICKHOUSE_HTTP_PORT", ports.clickhouse_http.to_string()),
             ("DBKIT_CLICKHOUSE_TCP_PORT", ports.clickhouse_tcp.to_string()),
+            ("DBKIT_CLICKHOUSE_CURRENT_PORT", ports.clickhouse_current.to_string()),
+            ("DBKIT_CHDB_VENV", chdb::venv().display().to_string()),
         ]
     }
 
@@ -521,7 +542,8 @@ mod tests {
         }
         assert_eq!("my".parse::<Server>().unwrap(), Server::MariaDb);
         assert_eq!("ch".parse::<Server>().unwrap(), Server::ClickHouse);
+        assert_eq!("chdb".parse::<Server>().unwrap(), Server::ClickHouseCurrent);
         let error = "oracle".parse::<Server>().unwrap_err().to_string();
-        assert!(error.contains("expected one of: postgres mariadb redis clickhouse"), "{error}");
+        assert!(error.contains("expected one of: postgres mariadb redis clickhouse clickhouse-current"), "{error}");
     }
 }

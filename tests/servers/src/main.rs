@@ -9,7 +9,7 @@ use dbkit_test_servers::{Error, Result, Server, Servers};
 const USAGE: &str = "\
 usage: dbkit-servers VERB            (usually through scripts/servers)
 
-  start            wipe the run dir, start all four servers, wait until ready
+  start            wipe the run dir, start all five servers, wait until ready
   stop             stop all servers (fast shutdown), remove the run dir
   env              print `export` lines for the test suite (eval them)
   status           show which servers are up (exit 1 when one is not)
@@ -18,9 +18,10 @@ usage: dbkit-servers VERB            (usually through scripts/servers)
   kill NAME        SIGKILL one server (crash simulation), data dir kept
   restart NAME     postgres: `pg_ctl restart -m fast`; others: stop-one + start-one
 
-NAME is one of: postgres mariadb redis clickhouse (aliases: pg, postgresql, mysql, ch).
+NAME is one of: postgres mariadb redis clickhouse clickhouse-current (aliases: pg, postgresql,
+mysql, ch, chdb).
 Tunables: DBKIT_RUN_DIR, DBKIT_SERVER_TIMEOUT, DBKIT_PG_PORT, DBKIT_MARIADB_PORT, DBKIT_REDIS_PORT,
-DBKIT_CLICKHOUSE_HTTP_PORT, DBKIT_CLICKHOUSE_TCP_PORT.";
+DBKIT_CLICKHOUSE_HTTP_PORT, DBKIT_CLICKHOUSE_TCP_PORT, DBKIT_CLICKHOUSE_CURRENT_PORT, DBKIT_CHDB_VENV.";
 
 /// What the command line asked for.
 enum Verb {
