@@ -349,12 +349,13 @@ fn writes_hand_their_call_the_unique_keys_and_reads_do_not() {
             ),
             "{backend}: {out}"
         );
-        // Each call: its method, its kind, and whether the statement that builds it (up to its
-        // `;`) hands it the keys.
+        // Each call: its method, its kind, and whether the statements that build it (its
+        // `Operation` and `Call`, up to its span) hand it the keys.
         let mut calls = Vec::new();
-        for call in out.split("method : \"").skip(1) {
-            let method = &call[..call.find('"').unwrap()];
-            let statement = &call[..call.find(';').unwrap()];
+        for call in out.split("static __DBKIT_OPERATION").skip(1) {
+            let statement = &call[..call.find("let __span").unwrap()];
+            let arguments = &statement[statement.find("Operation :: new (").unwrap()..];
+            let method = arguments.split('"').nth(3).unwrap();
             let write = statement.contains("OpKind :: Write");
             assert!(write || statement.contains("OpKind :: Read"), "{backend} {method}: {statement}");
             assert_eq!(statement.contains(". unique_keys (Self :: __DBKIT_UNIQUE_KEYS)"), write, "{backend} {method}");

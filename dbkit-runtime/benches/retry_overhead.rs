@@ -15,7 +15,7 @@ use dbkit_runtime::retry::RetryPolicy;
 use dbkit_runtime::{Database, DatabaseConfig};
 use futures_util::FutureExt;
 
-static GET: Operation = Operation { repository: "BenchRepository", method: "get", kind: OpKind::Read };
+static GET: Operation = Operation::new("BenchRepository", "get", OpKind::Read, "SELECT", "bench");
 const SQL: &str = "SELECT ?1 + 1";
 
 /// What generated code does for a `get`.

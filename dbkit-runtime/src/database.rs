@@ -4,8 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::drain::tracker::{DatabaseState, SessionTracker};
+use crate::drain::tracker::{DatabaseState, InFlight, SessionTracker};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
+use crate::observe::Telemetry;
 #[cfg(feature = "_sql")]
 use crate::session::{Session, SqlDriver, Transaction};
 #[cfg(feature = "_transactions")]
@@ -107,13 +108,15 @@ impl Database {
         })?;
         tracing::info!(database = name, backend = %config.backend(), url = %config.redacted_url(),
             server_version = %server.version, "connected");
+        let mariadb = server.mysql_flavor == Some(MySqlFlavor::MariaDb);
+        let telemetry = Telemetry::new(name, &config, crate::observe::system_name(config.backend(), mariadb));
         Ok(Database {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
                 config,
                 engine,
                 server,
-                tracker: Arc::new(SessionTracker::new(name)),
+                tracker: Arc::new(SessionTracker::new(name, telemetry)),
             }),
         })
     }
@@ -238,7 +241,7 @@ impl Database {
         // connection (a TLS handshake on PostgreSQL and MySQL), 15–18 KB inline, which every
         // generated call's future would carry and copy on each move; on the heap it is one
         // allocation, and a call's future is under 1 KB on every backend.
-        let conn = Box::pin(pool.acquire()).await.map_err(|e| self.closed_pool(e))?;
+        let (conn, in_flight) = self.observed(Box::pin(pool.acquire()), pool, in_flight).await?;
         Ok(Session::new(conn, in_flight))
     }
 
@@ -250,8 +253,32 @@ impl Database {
         let pool = self.sqlx_pool::<DB>("a transaction")?;
         let in_flight = self.inner.tracker.enter(&self.inner.name)?;
         // Boxed for the same reason as in `session`.
-        let tx = Box::pin(pool.begin()).await.map_err(|e| self.closed_pool(e))?;
+        let (tx, in_flight) = self.observed(Box::pin(pool.begin()), pool, in_flight).await?;
         Ok(Transaction::new(tx, in_flight))
+    }
+
+    /// Waits for `acquire` (a pooled connection, or a transaction on one), recording the wait,
+    /// a timeout and the checkout in the pool's metrics.
+    #[cfg(feature = "_sql")]
+    async fn observed<DB: SqlDriver, T>(
+        &self,
+        acquire: impl Future<Output = sqlx::Result<T>>,
+        pool: &sqlx::Pool<DB>,
+        mut in_flight: InFlight,
+    ) -> Result<(T, InFlight)> {
+        let telemetry = &self.inner.tracker.telemetry;
+        let started = telemetry.acquiring();
+        let acquired = acquire.await;
+        let timed_out = matches!(acquired, Err(sqlx::Error::PoolTimedOut));
+        let at = telemetry.acquired(started, acquired.is_ok(), timed_out, pool.size());
+        let acquired = acquired.map_err(|e| self.closed_pool(e))?;
+        in_flight.checked_out(at);
+        Ok((acquired, in_flight))
+    }
+
+    /// The database's metric handles and labels.
+    pub(crate) fn telemetry(&self) -> &Telemetry {
+        &self.inner.tracker.telemetry
     }
 
     /// sqlx's "pool closed" means a drain closed it while we waited: say so as dbkit does.
@@ -283,8 +310,37 @@ impl Database {
     /// One run of a unit of work, for [`transaction`](Database::transaction) and each attempt of
     /// [`transaction_with`](Database::transaction_with): begin, `f` inside the force drain's
     /// cancellation, then `COMMIT` on `Ok` or `ROLLBACK` on `Err`.
+    ///
+    /// One span, `transaction`, covers it and the generated calls inside (see [`crate::observe`]).
     #[cfg(feature = "_transactions")]
     pub(crate) async fn run_transaction<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>,
+    ) -> Result<T, FailedTransaction> {
+        use tracing::Instrument;
+        let telemetry = self.telemetry();
+        let span = tracing::info_span!(
+            target: "dbkit",
+            "transaction",
+            db.system.name = telemetry.system,
+            db.namespace = %telemetry.namespace,
+            server.address = %telemetry.server_address,
+            error.type = tracing::field::Empty,
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self.run_transaction_in_span(f).instrument(span.clone()).await;
+        if let Err(failed) = &result
+            && !span.is_disabled()
+        {
+            span.record("error.type", crate::observe::error_type(&failed.error));
+            span.record("otel.status_code", "ERROR");
+        }
+        result
+    }
+
+    #[cfg(feature = "_transactions")]
+    async fn run_transaction_in_span<T>(
         &self,
         f: impl AsyncFnOnce(&mut DatabaseTransaction) -> Result<T>,
     ) -> Result<T, FailedTransaction> {

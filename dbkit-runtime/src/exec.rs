@@ -97,6 +97,8 @@ pub struct Call<'a> {
     /// statement at a time.
     #[cfg(feature = "_transactions")]
     unit: Option<Slot<'a>>,
+    /// The call's span (see [`crate::observe`]); disabled when no subscriber wants it.
+    span: tracing::Span,
 }
 
 /// Nothing inside a unit of work is retried on its own: the unit is, whole
@@ -115,7 +117,43 @@ impl<'a> Call<'a> {
             connected: AtomicBool::new(false),
             #[cfg(feature = "_transactions")]
             unit: None,
+            span: tracing::Span::none(),
         }
+    }
+
+    /// Records the call in `span` (from `call_span!` in the generated method): the statement's
+    /// text and, if it fails, its `error.type`.
+    pub fn traced(mut self, span: tracing::Span) -> Self {
+        self.span = span;
+        self
+    }
+
+    /// The call's span, to instrument the call with.
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// The statement about to be sent, as `db.query.text` (placeholders, never values).
+    #[inline]
+    pub fn text(&self, sql: &str) {
+        if !self.span.is_disabled() {
+            self.span.record("db.query.text", sql);
+        }
+    }
+
+    /// `db.system.name` of the call's database, for its span.
+    pub fn system_name(&self) -> &'static str {
+        self.db.telemetry().system
+    }
+
+    /// `db.namespace` of the call's database, for its span.
+    pub fn namespace(&self) -> &str {
+        &self.db.telemetry().namespace
+    }
+
+    /// `server.address` of the call's database, for its span.
+    pub fn server_address(&self) -> &str {
+        &self.db.telemetry().server_address
     }
 
     /// Starts a call of `operation` on the caller's transaction `tx` when there is one (a
@@ -262,7 +300,10 @@ impl<'a> Call<'a> {
     /// with [`Error::OutcomeUnknown`].
     pub async fn finish<T>(&mut self, outcome: Result<T, Failure>) -> Option<Result<T>> {
         let (error, sent) = match outcome {
-            Ok(value) => return Some(Ok(value)),
+            Ok(value) => {
+                crate::observe::record_call(self.db.telemetry(), self.operation, self.attempts.elapsed(), None);
+                return Some(Ok(value));
+            }
             Err(Failure::NotSent(error)) => (error, false),
             Err(Failure::Sent(error)) => (error, true),
         };
@@ -282,24 +323,35 @@ impl<'a> Call<'a> {
         // unit's, as it is.
         #[cfg(feature = "_transactions")]
         if self.unit.is_some() {
-            return Some(Err(error));
+            return Some(Err(self.ended(error)));
         }
         let kind = self.operation.kind;
         let safe = safe_to_retry(kind, sent, &error);
         if self.attempts.retry_after(safe, &error, self.db.name(), Some(self.operation)).await {
+            self.db.telemetry().retried(&error);
             return None;
         }
         let error = final_error(kind, sent, error);
+        // The category, never the message: a server's message can quote a bound value.
         tracing::debug!(
             database = %self.db.name(),
             repository = self.operation.repository,
             method = self.operation.method,
             attempts = self.attempts.failed(),
             elapsed_ms = self.attempts.elapsed().as_millis() as u64,
-            category = %error.category(),
-            error = %error,
+            error.type = crate::observe::error_type(&error),
             "call failed"
         );
-        Some(Err(error))
+        Some(Err(self.ended(error)))
+    }
+
+    /// The call failed with `error`: its duration and `error.type`, in the metrics and the span.
+    fn ended(&self, error: Error) -> Error {
+        crate::observe::record_call(self.db.telemetry(), self.operation, self.attempts.elapsed(), Some(&error));
+        if !self.span.is_disabled() {
+            self.span.record("error.type", crate::observe::error_type(&error));
+            self.span.record("otel.status_code", "ERROR");
+        }
+        error
     }
 }

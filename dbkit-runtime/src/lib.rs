@@ -37,6 +37,7 @@ pub mod exec;
 mod json;
 mod manager;
 mod model;
+pub mod observe;
 mod operation;
 mod page;
 #[doc(hidden)]

@@ -62,8 +62,8 @@ impl TableDef {
     }
 }
 
-static CREATE_TABLE: Operation = Operation { repository: "Database", method: "create_table", kind: OpKind::Write };
-static DROP_TABLE: Operation = Operation { repository: "Database", method: "drop_table", kind: OpKind::Write };
+static CREATE_TABLE: Operation = Operation::new("Database", "create_table", OpKind::Write, "CREATE TABLE", "");
+static DROP_TABLE: Operation = Operation::new("Database", "drop_table", OpKind::Write, "DROP TABLE", "");
 
 impl Database {
     /// Creates `M`'s table unless it exists (`CREATE TABLE IF NOT EXISTS`).

@@ -4,6 +4,10 @@
 //! The leaf both the call path ([`exec`](crate::exec)) and [`retry`](crate::retry) build on, and
 //! the only part of the call path a backend's row code names.
 
+use std::sync::OnceLock;
+
+use metrics::Histogram;
+
 use crate::{Error, ErrorCategory};
 
 /// Whether an operation only reads or may write: a write is retried only when it certainly did
@@ -16,7 +20,8 @@ pub enum OpKind {
     Write,
 }
 
-/// A generated method, as the runtime sees it: for logs, metrics and the retry decision.
+/// A generated method, as the runtime sees it: for logs, metrics, spans and the retry decision.
+/// Generated as a `static` per method (it caches the method's metric handle).
 #[derive(Debug)]
 pub struct Operation {
     /// The repository, for example `UserRepository`.
@@ -25,6 +30,46 @@ pub struct Operation {
     pub method: &'static str,
     /// Read or write.
     pub kind: OpKind,
+    /// `db.operation.name`: the statement's verb, for example `SELECT`.
+    pub name: &'static str,
+    /// `db.collection.name`: the table, for example `users`.
+    pub collection: &'static str,
+    /// The method's `db.client.operation.duration` handle, once registered.
+    pub metrics: OperationMetrics,
+}
+
+impl Operation {
+    /// An operation of `repository`'s `method` (`name` on `collection`), for a `static`.
+    pub const fn new(
+        repository: &'static str,
+        method: &'static str,
+        kind: OpKind,
+        name: &'static str,
+        collection: &'static str,
+    ) -> Operation {
+        Operation { repository, method, kind, name, collection, metrics: OperationMetrics::new() }
+    }
+}
+
+/// A generated method's `db.client.operation.duration` handle, cached for the first database it
+/// runs on (the usual case: one), so a call builds no labels and takes no lock. Lives in the
+/// method's `Operation`, a `static`.
+#[derive(Default)]
+pub struct OperationMetrics {
+    pub(crate) first: OnceLock<(u64, Histogram)>,
+}
+
+impl OperationMetrics {
+    /// An empty cache, for a `static` `Operation`.
+    pub const fn new() -> Self {
+        OperationMetrics { first: OnceLock::new() }
+    }
+}
+
+impl std::fmt::Debug for OperationMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OperationMetrics")
+    }
 }
 
 /// Why one attempt failed, and whether the statement had reached the server.

@@ -11,6 +11,10 @@ pub use crate::model::TableDef;
 pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
+pub use crate::__dbkit_call_span as call_span;
+/// The span of a generated call (`call_span!`) is `tracing`'s.
+pub use tracing;
+pub use tracing::Instrument;
 
 /// The cache a generated repository reads through: none until `with_cache` (or `from_manager`)
 /// attaches one to a model with `#[repository(cache(...))]`. Every repository holds one, so the

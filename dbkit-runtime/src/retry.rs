@@ -65,6 +65,7 @@ use tokio::time::Instant; // follows tokio's clock, so paused-time tests see the
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
+use crate::Error;
 #[cfg(feature = "_transactions")]
 use crate::database::FailedTransaction;
 pub(crate) use crate::operation::final_error;
@@ -73,7 +74,6 @@ use crate::operation::{OpKind, Operation};
 use crate::transaction::DatabaseTransaction;
 #[cfg(feature = "_transactions")]
 use crate::{Database, Result};
-use crate::Error;
 
 /// Called before each retry with what failed and how long dbkit will wait.
 type RetryHook = Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>;
@@ -312,8 +312,7 @@ impl<'p> Attempts<'p> {
             method = operation.map(|o| o.method),
             attempt = self.failed,
             delay_ms = delay.as_millis() as u64,
-            category = %error.category(),
-            error = %error,
+            error.type = crate::observe::error_type(error),
             "retrying"
         );
         if let Some(hook) = &self.policy.on_retry {
@@ -376,8 +375,13 @@ impl Database {
             let kind = if committing { OpKind::Write } else { OpKind::Read };
             let safe = safe_to_retry(kind, committing, &error) && !error.is_outcome_unknown();
             if !attempts.retry_after(safe, &error, self.name(), None).await {
-                return Err(final_error(kind, committing, error));
+                let error = final_error(kind, committing, error);
+                if error.is_outcome_unknown() {
+                    self.telemetry().outcome_unknown();
+                }
+                return Err(error);
             }
+            self.telemetry().retried(&error);
         }
     }
 }
@@ -388,7 +392,7 @@ mod tests {
     use crate::ErrorCategory;
     use std::io;
 
-    static READ: Operation = Operation { repository: "TestRepository", method: "get", kind: OpKind::Read };
+    static READ: Operation = Operation::new("TestRepository", "get", OpKind::Read, "SELECT", "test");
 
     fn lost() -> Error {
         Error::Sqlx(sqlx::Error::Io(io::ErrorKind::ConnectionReset.into()))

@@ -921,7 +921,7 @@ pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 pub use dbkit_runtime::{
     Backend, CacheHealth, ConfigError, ConstraintKind, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo,
     DatabaseManager, DatabaseState, Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result,
-    TableDef, classify, config, constraint, retry,
+    TableDef, classify, config, constraint, observe, retry,
 };
 #[cfg(feature = "clickhouse")]
 pub use dbkit_runtime::{ClickHouseSession, InsertRow, Inserter, InserterOptions};

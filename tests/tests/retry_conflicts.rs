@@ -118,7 +118,7 @@ macro_rules! conflict_tests {
                 });
 
                 static UPDATE: Operation =
-                    Operation { repository: "CounterRepository", method: "add", kind: OpKind::Write };
+                    Operation::new("CounterRepository", "add", OpKind::Write, "UPDATE", "counters");
                 let seen = Seen::default();
                 let options = CallOptions::new().retry(policy(&seen).max_attempts(30));
                 let mut call = Call::new(&db, &options, &UPDATE);

@@ -145,7 +145,7 @@ macro_rules! fault_test {
             }
 
             static INSERT: Operation =
-                Operation { repository: "FaultRepository", method: "create", kind: OpKind::Write };
+                Operation::new("FaultRepository", "create", OpKind::Write, "INSERT", "faults");
             let retries = Arc::new(AtomicU32::new(0));
             let options = Arc::new(CallOptions::new().retry(fault_policy(&retries)));
             let next = Arc::new(AtomicU64::new(0));
@@ -274,8 +274,8 @@ macro_rules! lost_after_send_tests {
                 (result, attempts)
             }
 
-            static READ: Operation = Operation { repository: "LostRepository", method: "get", kind: OpKind::Read };
-            static WRITE: Operation = Operation { repository: "LostRepository", method: "create", kind: OpKind::Write };
+            static READ: Operation = Operation::new("LostRepository", "get", OpKind::Read, "SELECT", "lost");
+            static WRITE: Operation = Operation::new("LostRepository", "create", OpKind::Write, "INSERT", "lost");
 
             #[tokio::test]
             async fn a_write_cut_off_after_sending_is_outcome_unknown_and_not_retried() {

@@ -485,6 +485,7 @@ pub(super) fn attempt(
         struct __QueryRow {
             #(#fields)*
         }
+        __call.text(#server);
         let __client = __call.clickhouse()?;
         // Server-side parameters where the server has them; the crate's escaping on 18.16.
         let __query = if __call.database().clickhouse_query_parameters() {

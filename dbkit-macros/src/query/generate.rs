@@ -65,7 +65,10 @@ pub(super) fn attempt(
                 }
             }
         }
-        quote!(let __query = #sqlx::query(#sql) #(.bind(&#binds))*;)
+        quote! {
+            __call.text(#sql);
+            let __query = #sqlx::query(#sql) #(.bind(&#binds))*;
+        }
     } else {
         // A list argument (`IN (:ids)`) gets one placeholder per element, so the text is built at
         // run time; every value is still bound, and the text is this method's compile-time pieces
@@ -96,6 +99,7 @@ pub(super) fn attempt(
             let mut __sql = ::std::string::String::new();
             let mut __arguments = <<#db as #sqlx::Database>::Arguments as ::core::default::Default>::default();
             #(#steps)*
+            __call.text(&__sql);
             let __query = #sqlx::query_with(#sqlx::AssertSqlSafe(__sql), __arguments);
         }
     };
@@ -212,7 +216,8 @@ pub(super) fn method(
     let names = args.iter().map(|a| &a.ident);
     let names = quote!(#(#names),*);
     let doc = format!(" Runs `{}`, checked at compile time by `#[dbkit::queries]`.", sql.value().trim());
-    let body = call_loop(p, repository, &method_name, write, transactional, attempt);
+    let (verb, table) = summary(&sql.value());
+    let body = call_loop(p, repository, &method_name, write, transactional, (&verb, &table), attempt);
     if !transactional {
         // No transactions (ClickHouse): the method alone, and no view.
         let method = quote! {
@@ -250,4 +255,48 @@ pub(super) fn method(
         }
     };
     (method, view)
+}
+
+/// `db.operation.name` and `db.collection.name` of a checked query, for its metrics and span: the
+/// statement's verb and the table it reads or writes first (`("SELECT", "users")`). A statement
+/// that starts with `WITH` is named by the verb of its main statement when it can be told
+/// cheaply, else `SELECT`. Only names: never a literal of the statement.
+fn summary(sql: &str) -> (String, String) {
+    let tokens: Vec<&str> = sql
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';'))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let upper = |t: &str| t.to_ascii_uppercase();
+    let verb = match tokens.first().map(|t| upper(t)) {
+        Some(verb) if verb == "WITH" => "SELECT".to_owned(),
+        Some(verb) => verb,
+        None => String::new(),
+    };
+    let after =
+        |keyword: &str| tokens.iter().position(|t| upper(t) == keyword).and_then(|i| tokens.get(i + 1)).copied();
+    let table = match verb.as_str() {
+        "SELECT" => after("FROM"),
+        "INSERT" => after("INTO"),
+        "UPDATE" => tokens.get(1).copied(),
+        "DELETE" => after("FROM"),
+        _ => None,
+    };
+    let table = table.unwrap_or_default().trim_matches(|c| matches!(c, '"' | '`' | '[' | ']'));
+    (verb, table.to_owned())
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::summary;
+
+    #[test]
+    fn names_the_verb_and_first_table() {
+        let pair = |verb: &str, table: &str| (verb.to_owned(), table.to_owned());
+        assert_eq!(summary("SELECT id FROM users WHERE age > :age"), pair("SELECT", "users"));
+        assert_eq!(summary("select count(*) from \"Orders\""), pair("SELECT", "Orders"));
+        assert_eq!(summary("UPDATE users SET age = :age"), pair("UPDATE", "users"));
+        assert_eq!(summary("DELETE FROM `events` WHERE id = :id"), pair("DELETE", "events"));
+        assert_eq!(summary("INSERT INTO users(id) VALUES (:id)"), pair("INSERT", "users"));
+        assert_eq!(summary("WITH t AS (SELECT 1) SELECT * FROM t"), pair("SELECT", "t"));
+    }
 }

@@ -11,16 +11,23 @@ use crate::model::Backend;
 ///
 /// `transactional`: the method has `__tx: Option<&mut DatabaseTransaction>` in scope, the
 /// caller's transaction when called through `in_transaction` (SQL backends only).
+///
+/// `statement` is the call's `db.operation.name` and `db.collection.name` (`("SELECT", "users")`):
+/// the method's metrics and its span, named by the two (`SELECT users`), are labelled with them
+/// (see `dbkit_runtime::observe`).
 pub(crate) fn call_loop(
     p: &TokenStream,
     repository: &str,
     method: &str,
     write: bool,
     transactional: bool,
+    statement: (&str, &str),
     attempt: TokenStream,
 ) -> TokenStream {
     let kind = if write { quote!(Write) } else { quote!(Read) };
-    let operation = quote!(&#p::Operation { repository: #repository, method: #method, kind: #p::OpKind::#kind });
+    let (name, collection) = statement;
+    let summary = if collection.is_empty() { name.to_owned() } else { format!("{name} {collection}") };
+    let operation = quote!(&__DBKIT_OPERATION);
     let mut call = if transactional {
         quote!(#p::Call::with_transaction(&self.db, &self.options, #operation, __tx))
     } else {
@@ -31,20 +38,28 @@ pub(crate) fn call_loop(
         // repository's keys (`repository::unique_keys`), read only if the call fails.
         call.extend(quote!(.unique_keys(Self::__DBKIT_UNIQUE_KEYS)));
     }
-    // The `Operation` is a constant struct literal, promoted to a `'static`; the attempt's type is
-    // inferred from the method's return type through `finish`.
+    // The `Operation` is a `static` of the method: it caches the method's metric handle. The span
+    // is made here, in the method, so that each method is its own callsite, named by its summary.
+    // The attempt's type is inferred from the method's return type through `finish`.
     quote! {
+        static __DBKIT_OPERATION: #p::Operation =
+            #p::Operation::new(#repository, #method, #p::OpKind::#kind, #name, #collection);
         let mut __call = #call;
-        loop {
-            // Pinned in place, not moved into `attempt`: see `Call::attempt`.
-            let __outcome = {
-                let __attempt = ::core::pin::pin!(async { #attempt });
-                __call.attempt(__attempt).await
-            };
-            if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
-                break __result;
+        let __span = #p::call_span!(#summary, __call, #name, #collection);
+        let mut __call = __call.traced(__span);
+        let __span = ::core::clone::Clone::clone(__call.span());
+        #p::Instrument::instrument(async {
+            loop {
+                // Pinned in place, not moved into `attempt`: see `Call::attempt`.
+                let __outcome = {
+                    let __attempt = ::core::pin::pin!(async { #attempt });
+                    __call.attempt(__attempt).await
+                };
+                if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
+                    break __result;
+                }
             }
-        }
+        }, __span).await
     }
 }
 

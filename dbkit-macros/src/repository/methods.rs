@@ -109,7 +109,18 @@ impl Methods<'_> {
         let cache = cache.filter(|_| self.cached());
         let (p, vis) = (self.p, self.cont.vis);
         let transactional = self.transactional();
-        let body = call_loop(p, &self.names.repository.to_string(), &name.to_string(), write, transactional, attempt);
+        let method_name = name.to_string();
+        // `db.operation.name` of each generated method: the verb of its statement.
+        let verb = match method_name.as_str() {
+            "create" | "create_many" => "INSERT",
+            "update" => "UPDATE",
+            "delete" => "DELETE",
+            _ => "SELECT", // get, get_by_*, get_for_update, list, count
+        };
+        let table = self.cont.table();
+        let statement = (verb, table.as_str());
+        let body =
+            call_loop(p, &self.names.repository.to_string(), &method_name, write, transactional, statement, attempt);
         let doc = doc(text);
         if !transactional {
             let method = quote! {
@@ -124,7 +135,23 @@ impl Methods<'_> {
         let inner = format_ident!("__dbkit_{}", name);
         let public = (!in_transaction_only).then(|| {
             let body = match &cache {
-                Some(role) => self.cached_method(role, &inner, &args),
+                // One span around the cache's decision (an event in it) and, on a miss, the
+                // database call's own span.
+                Some(role) => {
+                    let cached = self.cached_method(role, &inner, &args);
+                    let summary = format!("{verb} {table}");
+                    quote! {
+                        let __span = #p::tracing::info_span!(
+                            target: "dbkit",
+                            #summary,
+                            db.operation.name = #verb,
+                            db.collection.name = #table,
+                            db.query.summary = #summary,
+                            dbkit.cached = true,
+                        );
+                        #p::Instrument::instrument(async { #cached }, __span).await
+                    }
+                }
                 None => quote!(self.#inner(::core::option::Option::None, #args).await),
             };
             quote! {

@@ -33,6 +33,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{RedisCache, timeout_error};
+use crate::observe::CacheMetrics;
 use crate::{Error, Result};
 
 /// Returns `{1, value}` on a hit, `{2, ""}` when another loader holds the lease, or `{0, ""}` after
@@ -163,8 +164,10 @@ pub struct CacheStats {
 /// The circuit breaker and the counters of one cache (shared by its clones). After
 /// [`Guard::TRIP`] Redis failures in a row the breaker opens: for [`Guard::OPEN`] reads skip
 /// Redis, costing nothing; then one read tries it again, and a success closes the breaker.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Guard {
+    /// The same counts, for the application's metrics recorder.
+    metrics: CacheMetrics,
     /// The keys whose invalidation failed: reads of them skip Redis until a retried `DEL`
     /// succeeds, so this process never reads a value older than its own acknowledged write.
     unconfirmed: Mutex<HashSet<String>>,
@@ -181,6 +184,26 @@ impl Guard {
     const TRIP: u32 = 3;
     const OPEN: Duration = Duration::from_secs(1);
 
+    /// The guard of the cache named `name` (its key prefix) in the metrics.
+    pub(crate) fn new(name: &str) -> Guard {
+        Guard {
+            metrics: CacheMetrics::new(name),
+            unconfirmed: Mutex::default(),
+            failures_in_a_row: AtomicU32::default(),
+            open_until: Mutex::default(),
+            hits: AtomicU64::default(),
+            fills: AtomicU64::default(),
+            fills_refused: AtomicU64::default(),
+            waits: AtomicU64::default(),
+            redis_failures: AtomicU64::default(),
+        }
+    }
+
+    fn redis_failed(&self) {
+        self.redis_failures.fetch_add(1, Ordering::Relaxed);
+        self.metrics.redis_failures.increment(1);
+    }
+
     fn allows(&self) -> bool {
         let open_until = self.open_until.lock().expect("breaker lock poisoned");
         open_until.is_none_or(|until| Instant::now() >= until)
@@ -193,13 +216,29 @@ impl Guard {
     }
 
     fn failed(&self) {
-        self.redis_failures.fetch_add(1, Ordering::Relaxed);
+        self.redis_failed();
         if self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 >= Self::TRIP {
             *self.open_until.lock().expect("breaker lock poisoned") = Some(Instant::now() + Self::OPEN);
         }
     }
 
     fn count(&self, outcome: ReadOutcome) {
+        // An event inside the call's span: what the cache decided, never the key.
+        tracing::debug!(dbkit.cache.outcome = outcome.as_str(), "cache read");
+        let metrics = &self.metrics;
+        match outcome {
+            ReadOutcome::Hit => metrics.hits.increment(1),
+            ReadOutcome::Filled | ReadOutcome::Absent => metrics.misses.increment(1),
+            ReadOutcome::FillRefused => {
+                metrics.misses.increment(1);
+                metrics.refused_fills.increment(1);
+            }
+            ReadOutcome::WaitedOut => {
+                metrics.misses.increment(1);
+                metrics.lease_waits.increment(1);
+            }
+            ReadOutcome::Bypassed => {}
+        }
         let counter = match outcome {
             ReadOutcome::Hit => &self.hits,
             ReadOutcome::Filled => &self.fills,
@@ -249,6 +288,21 @@ pub enum ReadOutcome {
     Absent,
 }
 
+impl ReadOutcome {
+    /// Its name in lower case, as in events: `hit`, `filled`, `fill_refused`, `waited_out`,
+    /// `bypassed`, `absent`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReadOutcome::Hit => "hit",
+            ReadOutcome::Filled => "filled",
+            ReadOutcome::FillRefused => "fill_refused",
+            ReadOutcome::WaitedOut => "waited_out",
+            ReadOutcome::Bypassed => "bypassed",
+            ReadOutcome::Absent => "absent",
+        }
+    }
+}
+
 impl RedisCache {
     /// The value under `key`, or what `loader` returns, stored under a lease so that a value read
     /// before a concurrent write's [`invalidate`](RedisCache::invalidate) is never stored (see the
@@ -271,7 +325,7 @@ impl RedisCache {
         Fut: Future<Output = Result<Option<T>>>,
     {
         if !self.guard.allows() {
-            self.guard.redis_failures.fetch_add(1, Ordering::Relaxed);
+            self.guard.redis_failed();
             return Ok((loader().await?, ReadOutcome::Bypassed));
         }
         let (value, outcome) = self.read_through_redis(key, how, loader).await?;
@@ -311,16 +365,16 @@ impl RedisCache {
                 }
                 Err(e) => {
                     self.guard.failed();
-                    tracing::warn!(key = %full_key, error = %e, category = %e.category(), "cache lookup failed: reading the database");
+                    tracing::warn!(error.type = crate::observe::error_type(&e), "cache lookup failed: reading the database");
                     return Ok((loader().await?, ReadOutcome::Bypassed));
                 }
             };
             match lookup {
                 Lookup::Hit(bytes) => match serde_json::from_slice(&bytes) {
                     Ok(value) => return Ok((value, ReadOutcome::Hit)),
-                    Err(e) => {
-                        self.guard.redis_failures.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(key = %full_key, error = %e, "cached value does not decode: deleted, reading the database");
+                    Err(_) => {
+                        self.guard.redis_failed();
+                        tracing::warn!(error.type = "decode", "cached value does not decode: deleted, reading the database");
                         let _ = self.invalidate(&[key]).await;
                         return Ok((loader().await?, ReadOutcome::Bypassed));
                     }
@@ -331,7 +385,7 @@ impl RedisCache {
                         let mut release = RELEASE.key(&full_key);
                         release.arg(&token);
                         if let Err(e) = self.invoke::<i64>(&release, how.command_timeout).await {
-                            tracing::warn!(key = %full_key, error = %e, "cache lease release failed: it expires by itself");
+                            tracing::warn!(error.type = crate::observe::error_type(&e), "cache lease release failed: it expires by itself");
                         }
                         return Ok((value, ReadOutcome::Absent));
                     }
@@ -340,7 +394,7 @@ impl RedisCache {
                         Ok(false) => ReadOutcome::FillRefused,
                         Err(e) => {
                             self.guard.failed();
-                            tracing::warn!(key = %full_key, error = %e, category = %e.category(), "cache fill failed: the value is returned uncached");
+                            tracing::warn!(error.type = crate::observe::error_type(&e), "cache fill failed: the value is returned uncached");
                             ReadOutcome::Bypassed
                         }
                     };
@@ -376,7 +430,7 @@ impl RedisCache {
                 }
             }
             Err(e) => {
-                tracing::warn!(keys = ?full_keys, error = %e, category = %e.category(), "cache invalidation failed: this process reads these keys from the database until it succeeds");
+                tracing::warn!(error.type = crate::observe::error_type(&e), "cache invalidation failed: this process reads these keys from the database until it succeeds");
                 unconfirmed.extend(full_keys);
             }
         }

@@ -428,7 +428,8 @@ impl RedisCache {
             Ok(Err(e)) => return Err(connect_error(Error::Redis(e))),
             Err(_) => return Err(connect_error(timeout_error("a connection", config.connect_timeout))),
         };
-        Ok(RedisCache { connection, config, guard: Default::default() })
+        let guard = std::sync::Arc::new(lease::Guard::new(config.get_key_prefix()));
+        Ok(RedisCache { connection, config, guard })
     }
 
     /// Builds the cache without connecting: the connection is made by the first call, and a
@@ -448,7 +449,8 @@ impl RedisCache {
     /// ```
     pub fn connect_lazy(config: RedisCacheConfig) -> Result<Self> {
         let connection = ConnectionManager::new_lazy_with_config(config.client()?, config.manager_config())?;
-        Ok(RedisCache { connection, config, guard: Default::default() })
+        let guard = std::sync::Arc::new(lease::Guard::new(config.get_key_prefix()));
+        Ok(RedisCache { connection, config, guard })
     }
 
     /// The settings this cache was built with.
@@ -471,12 +473,12 @@ impl RedisCache {
         let Some(bytes) = stored else { return Ok(None) };
         match serde_json::from_slice(&bytes) {
             Ok(value) => Ok(Some(value)),
-            Err(e) => {
-                tracing::warn!(key = %full_key, error = %e, "cached value does not decode: treated as a miss and deleted");
+            Err(_) => {
+                tracing::warn!(error.type = "decode", "cached value does not decode: treated as a miss and deleted");
                 // Another client may have stored a good value in between; deleting it as well
                 // costs one miss, never a wrong answer.
                 if let Err(e) = self.query::<()>(redis::cmd("DEL").arg(&full_key)).await {
-                    tracing::warn!(key = %full_key, error = %e, "cannot delete the undecodable cached value");
+                    tracing::warn!(error.type = crate::observe::error_type(&e), "cannot delete the undecodable cached value");
                 }
                 Ok(None)
             }
@@ -545,14 +547,14 @@ impl RedisCache {
             Ok(Some(value)) => return Ok(value),
             Ok(None) => {}
             Err(e) => tracing::warn!(
-                key = %self.full_key(key), error = %e, category = %e.category(),
+                error.type = crate::observe::error_type(&e),
                 "cache read failed: loading the value instead"
             ),
         }
         let value = loader().await?;
         if let Err(e) = self.set(key, &value, ttl).await {
             tracing::warn!(
-                key = %self.full_key(key), error = %e, category = %e.category(),
+                error.type = crate::observe::error_type(&e),
                 "cache write failed: the loaded value is returned uncached"
             );
         }

@@ -420,6 +420,25 @@ impl DatabaseConfig {
         self.password.is_some()
     }
 
+    /// `db.namespace` and `server.address` for metrics and spans: the database on the server (the
+    /// URL's path, ClickHouse's `database` parameter, or the SQLite file) and the host. Never the
+    /// user, password or other parameters.
+    pub(crate) fn telemetry_target(&self) -> (String, String) {
+        match &self.target {
+            Target::SqliteMemory => (":memory:".to_owned(), String::new()),
+            Target::SqliteFile(path) => (path.display().to_string(), String::new()),
+            Target::Server(url) => {
+                let path = url.path().trim_start_matches('/');
+                let namespace = if path.is_empty() {
+                    url.query_pairs().find(|(k, _)| k == "database").map(|(_, v)| v.into_owned()).unwrap_or_default()
+                } else {
+                    path.to_owned()
+                };
+                (namespace, url.host_str().unwrap_or_default().to_owned())
+            }
+        }
+    }
+
     /// The URL with the password and secret query parameters replaced by `***`: safe to log.
     pub fn redacted_url(&self) -> String {
         match &self.target {

@@ -379,6 +379,7 @@ impl Database {
             elapsed: started.elapsed(),
             finished_within_timeout,
         };
+        tracker.telemetry.drained(mode.as_str(), report.elapsed);
         if report.finished_within_timeout {
             tracing::info!(database = %report.name, %mode, elapsed_ms = report.elapsed.as_millis() as u64,
                 sessions_in_flight = report.at_end.sessions_in_flight,

@@ -6,9 +6,11 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
+use crate::observe::Telemetry;
 use crate::{Error, Result};
 
 const OPEN: u8 = 0;
@@ -70,14 +72,17 @@ pub(crate) struct SessionTracker {
     /// finish.
     announced: AtomicBool,
     draining: Notify,
+    /// The database's metric handles (pool, drain).
+    pub(crate) telemetry: Telemetry,
 }
 
 // `in_flight` and `state` are only touched with `SeqCst`: `enter` adds to the count and then reads
 // the state, a drain sets the state and then reads the count, and only a single total order of
 // those four operations guarantees that at least one side sees the other.
 impl SessionTracker {
-    pub(crate) fn new(database: &str) -> Self {
+    pub(crate) fn new(database: &str, telemetry: Telemetry) -> Self {
         SessionTracker {
+            telemetry,
             database: database.to_owned(),
             in_flight: AtomicUsize::new(0),
             state: AtomicU8::new(OPEN),
@@ -104,6 +109,7 @@ impl SessionTracker {
             DatabaseState::Closed => CLOSED,
         };
         self.state.store(value, Ordering::SeqCst);
+        self.telemetry.drain_state(value);
     }
 
     /// Open becomes draining; draining and closed stay as they are. From here on [`enter`]
@@ -111,7 +117,9 @@ impl SessionTracker {
     ///
     /// [`enter`]: SessionTracker::enter
     pub(crate) fn begin_drain(&self) {
-        let _ = self.state.compare_exchange(OPEN, DRAINING, Ordering::SeqCst, Ordering::SeqCst);
+        if self.state.compare_exchange(OPEN, DRAINING, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            self.telemetry.drain_state(DRAINING);
+        }
     }
 
     /// Wakes [`drain_started`](SessionTracker::drain_started): the drain has begun, and for a
@@ -144,7 +152,7 @@ impl SessionTracker {
         // Count first, then check: a drain that flips the state after our check still sees us in
         // the count, so it never closes the pool under a session it did not know about.
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let guard = InFlight { tracker: Arc::clone(self) };
+        let guard = InFlight { tracker: Arc::clone(self), checked_out: None };
         match self.state() {
             DatabaseState::Open => Ok(guard),
             state => Err(Error::Unavailable { database: database.to_owned(), state: state.as_str() }),
@@ -197,6 +205,8 @@ impl SessionTracker {
 #[derive(Debug)]
 pub(crate) struct InFlight {
     tracker: Arc<SessionTracker>,
+    /// When it got its pooled connection, for `db.client.connection.use_time`.
+    checked_out: Option<Instant>,
 }
 
 impl InFlight {
@@ -207,8 +217,18 @@ impl InFlight {
     }
 }
 
+impl InFlight {
+    /// It holds a pooled connection from `at` until it is dropped.
+    pub(crate) fn checked_out(&mut self, at: Instant) {
+        self.checked_out = Some(at);
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
+        if let Some(at) = self.checked_out {
+            self.tracker.telemetry.released(at.elapsed());
+        }
         if self.tracker.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.tracker.idle.notify_waiters();
         }

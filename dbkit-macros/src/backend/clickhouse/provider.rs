@@ -45,6 +45,7 @@ impl<'a> ClickHouseProvider<'a> {
         let p = &self.p;
         let bound = self.lookup_value(field, value);
         quote! {
+            __call.text(#sql);
             let __client = __call.clickhouse()?;
             let __row = __client
                 .query(#sql)
@@ -178,6 +179,7 @@ impl Provider for ClickHouseProvider<'_> {
         let sql = &self.statements.list;
         // `LIMIT`/`OFFSET` are `u64`s, formatted as integer literals by the crate's `bind`.
         quote! {
+            __call.text(#sql);
             let __client = __call.clickhouse()?;
             let __rows = __client
                 .query(#sql)
@@ -197,6 +199,7 @@ impl Provider for ClickHouseProvider<'_> {
         let p = &self.p;
         let sql = &self.statements.count;
         quote! {
+            __call.text(#sql);
             let __client = __call.clickhouse()?;
             __client.query(#sql).fetch_one::<::core::primitive::u64>().await.map_err(#p::Failure::sent)
         }

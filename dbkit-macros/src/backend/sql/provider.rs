@@ -105,6 +105,7 @@ impl Provider for SqlProvider<'_> {
         let sql = &self.statements.select_by_key;
         let fetch = self.fetch_optional(quote!(__session), quote!(#sqlx::query(#sql).bind(key)), quote!(sent));
         quote! {
+            __call.text(#sql);
             let mut __session = __call.session::<#db>().await?;
             #fetch
         }
@@ -120,6 +121,7 @@ impl Provider for SqlProvider<'_> {
         let sql = format!("{} FOR UPDATE", self.statements.select_by_key);
         let fetch = self.fetch_optional(quote!(__session), quote!(#sqlx::query(#sql).bind(key)), quote!(sent));
         quote! {
+            __call.text(#sql);
             let mut __session = __call.session::<#db>().await?;
             #fetch
         }
@@ -131,6 +133,7 @@ impl Provider for SqlProvider<'_> {
         let ident = field.ident;
         let fetch = self.fetch_optional(quote!(__session), quote!(#sqlx::query(#sql).bind(#ident)), quote!(sent));
         quote! {
+            __call.text(#sql);
             let mut __session = __call.session::<#db>().await?;
             #fetch
         }
@@ -140,6 +143,7 @@ impl Provider for SqlProvider<'_> {
         let (p, sqlx, db, decode) = (&self.p, self.sqlx(), self.db(), &self.decode);
         let sql = &self.statements.list;
         quote! {
+            __call.text(#sql);
             let mut __session = __call.session::<#db>().await?;
             let __query = #sqlx::query(#sql).bind(page.sql_limit()).bind(page.sql_offset());
             #p::fetch_all::<#db, _, _>(__query, &mut *__session, #decode).await.map_err(#p::Failure::sent)
@@ -150,6 +154,7 @@ impl Provider for SqlProvider<'_> {
         let (p, sqlx, db) = (&self.p, self.sqlx(), self.db());
         let sql = &self.statements.count;
         quote! {
+            __call.text(#sql);
             let mut __session = __call.session::<#db>().await?;
             let __row = #sqlx::query(#sql).fetch_one(&mut *__session).await.map_err(#p::Failure::sent)?;
             let __count: ::core::primitive::i64 = #p::decode(&__row, 0, "COUNT(*)").map_err(#p::Failure::sent)?;
@@ -162,6 +167,7 @@ impl Provider for SqlProvider<'_> {
         let binds = self.bind_new();
         let insert_returning = &self.statements.insert_returning;
         let returning = quote! {
+            __call.text(#insert_returning);
             let mut __session = __call.session::<#db>().await?;
             let __query = #sqlx::query(#insert_returning) #binds;
             #p::fetch_one::<#db, _, _>(__query, &mut *__session, #decode).await.map_err(#p::Failure::sent)
@@ -183,6 +189,7 @@ impl Provider for SqlProvider<'_> {
             if __call.database().mysql_insert_returning() {
                 #returning
             } else {
+                __call.text(#insert);
                 let mut __tx = __call.begin::<#db>().await?;
                 let __done = #sqlx::query(#insert) #binds
                     .execute(&mut *__tx)
@@ -213,6 +220,7 @@ impl Provider for SqlProvider<'_> {
         // `AssertSqlSafe`: the text is the compile-time fragments of this model and the driver's
         // own placeholders; every value is in `__arguments`, none is formatted into the SQL.
         quote! {
+            __call.text(#head);
             let mut __tx = __call.begin::<#db>().await?;
             let mut __written: ::core::primitive::u64 = 0;
             for __chunk in rows.chunks(#rows_per_statement) {
@@ -261,6 +269,7 @@ impl Provider for SqlProvider<'_> {
             #(#sets)*
             __sql.push_str(#where_);
             #p::push_bind::<#db, _>(&mut __sql, &mut __arguments, key)?;
+            __call.text(&__sql);
         };
         let statement = quote!(#sqlx::query_with(#sqlx::AssertSqlSafe(__sql), __arguments));
         if self.dialect.has_returning() {
@@ -292,6 +301,7 @@ impl Provider for SqlProvider<'_> {
         let (p, sqlx, db) = (&self.p, self.sqlx(), self.db());
         let sql = &self.statements.delete;
         quote! {
+            __call.text(#sql);
             let mut __session = __call.session::<#db>().await?;
             let __done = #sqlx::query(#sql).bind(key).execute(&mut *__session).await.map_err(#p::Failure::sent)?;
             ::core::result::Result::Ok(__done.rows_affected() > 0)

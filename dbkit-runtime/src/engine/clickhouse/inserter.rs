@@ -558,7 +558,9 @@ impl<R: InsertRow> Worker<R> {
     /// crate's inserter must not be used after an error).
     fn failed(&mut self, error: clickhouse::error::Error) {
         let lost = self.inserter.pending().rows.max(self.acks.len() as u64);
-        tracing::error!(database = %self.db.name(), table = R::TABLE, rows = lost, error = %error,
+        // The category, not the server's message, which can quote a row's value.
+        let category = crate::observe::error_type(&Error::ClickHouse(replicate(&error)));
+        tracing::error!(database = %self.db.name(), table = R::TABLE, rows = lost, error.type = category,
             "an inserter's INSERT failed; its rows are not acknowledged");
         if lost > self.acks.len() as u64 && self.lost.is_none() {
             self.lost = Some(format!(
