@@ -4,7 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::drain::tracker::{DatabaseState, InFlight, SessionTracker};
+#[cfg(feature = "_sql")]
+use crate::drain::tracker::InFlight;
+use crate::drain::tracker::{DatabaseState, SessionTracker};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
 use crate::observe::Telemetry;
 #[cfg(feature = "_sql")]

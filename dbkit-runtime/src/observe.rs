@@ -43,7 +43,9 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(feature = "_sql")]
+use std::time::Instant;
 
 use metrics::{Counter, Gauge, Histogram, Label, Unit};
 
@@ -91,6 +93,8 @@ pub(crate) struct Telemetry {
     open: AtomicU32,
 }
 
+// Only sqlx's pools are observed: without a SQL backend the acquire side is unused.
+#[cfg_attr(not(feature = "_sql"), allow(dead_code))]
 struct PoolMetrics {
     idle: Gauge,
     used: Gauge,
@@ -163,6 +167,7 @@ impl Telemetry {
     }
 
     /// A session is about to wait for a connection.
+    #[cfg(feature = "_sql")]
     pub(crate) fn acquiring(&self) -> Instant {
         self.pool.pending.increment(1.0);
         Instant::now()
@@ -170,6 +175,7 @@ impl Telemetry {
 
     /// The wait for a connection ended (`got` one or not, `timed_out` or not); `open` is how many
     /// connections the pool holds now. Returns when, for [`released`](Telemetry::released).
+    #[cfg(feature = "_sql")]
     pub(crate) fn acquired(&self, started: Instant, got: bool, timed_out: bool, open: u32) -> Instant {
         let now = Instant::now();
         self.pool.pending.decrement(1.0);
@@ -266,6 +272,7 @@ pub(crate) fn record_call(
 }
 
 /// A cache's counters, registered when it is built.
+#[cfg(feature = "redis")]
 pub(crate) struct CacheMetrics {
     pub(crate) hits: Counter,
     pub(crate) misses: Counter,
@@ -274,6 +281,7 @@ pub(crate) struct CacheMetrics {
     pub(crate) redis_failures: Counter,
 }
 
+#[cfg(feature = "redis")]
 impl CacheMetrics {
     pub(crate) fn new(name: &str) -> CacheMetrics {
         let counter = |metric: &'static str| metrics::counter!(metric, "dbkit.cache.name" => name.to_owned());
@@ -288,6 +296,7 @@ impl CacheMetrics {
     }
 }
 
+#[cfg(feature = "redis")]
 impl std::fmt::Debug for CacheMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CacheMetrics")

@@ -219,6 +219,7 @@ impl InFlight {
 
 impl InFlight {
     /// It holds a pooled connection from `at` until it is dropped.
+    #[cfg(feature = "_sql")]
     pub(crate) fn checked_out(&mut self, at: Instant) {
         self.checked_out = Some(at);
     }
