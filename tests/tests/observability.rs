@@ -369,3 +369,54 @@ async fn a_drain_is_recorded() {
     let duration = find(&drained, "dbkit.drain.duration", &[("dbkit.drain.mode", "graceful")]);
     assert_eq!(duration.iter().map(|m| histogram_count(m)).sum::<usize>(), 1, "{duration:?}");
 }
+
+#[derive(Debug, Clone, PartialEq, Repository, serde::Serialize, serde::Deserialize)]
+#[database(sqlite)]
+#[repository(table = "obs_cached", cache(ttl = "5m"))]
+pub struct Cached {
+    #[key(auto)]
+    pub id: i64,
+    #[unique]
+    pub username: String,
+}
+
+/// A cached repository: a miss then a hit, counted under the cache's name (its key prefix); the
+/// cache's decisions are events inside the call's span; the marker, a unique value that is part
+/// of a cache key, is in nothing recorded.
+#[tokio::test]
+async fn the_cache_counts_its_decisions() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _metrics = metrics::set_default_local_recorder(&recorder);
+    let capture = Capture::default();
+    let _spans = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let Some(url) = dbkit_tests::redis_url() else { return };
+    let prefix = dbkit_tests::unique_name("obs");
+    let config = dbkit::cache::RedisCacheConfig::from_url(&url).unwrap().key_prefix(prefix.clone());
+    let cache = dbkit::RedisCache::connect_with(config).await.unwrap();
+    let db = dbkit_tests::connect(Backend::Sqlite).await.unwrap();
+    db.create_table::<Cached>().await.unwrap();
+    let repo = CachedRepository::new(&db).with_cache(cache);
+    let created = repo.create(&NewCached { username: MARKER.to_owned() }).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(repo.get_by_username(MARKER).await.unwrap().as_ref(), Some(&created));
+    }
+    let recorded = metrics(&snapshotter);
+    let name = [("dbkit.cache.name", prefix.as_str())];
+    let counter = |metric: &str| match find(&recorded, metric, &name).as_slice() {
+        [Metric { value: DebugValue::Counter(n), .. }] => *n,
+        other => panic!("{metric}: {other:?}"),
+    };
+    // Each read looks up twice (the unique value's key, then the row by key): the first misses
+    // both, the second hits both.
+    assert_eq!(counter("dbkit.cache.misses"), 2, "{recorded:?}");
+    assert_eq!(counter("dbkit.cache.hits"), 2, "{recorded:?}");
+    assert_eq!(counter("dbkit.cache.redis_failures"), 0, "{recorded:?}");
+    let outcomes: Vec<String> =
+        capture.events.lock().unwrap().iter().filter_map(|e| e.get("dbkit.cache.outcome").cloned()).collect();
+    assert_eq!(outcomes, ["filled", "filled", "hit", "hit"], "{:?}", capture.events.lock().unwrap());
+    // Per read, the cached `get_by_username` and, inside it, the cached `get` by the key it found.
+    assert_eq!(capture.spans_named("SELECT obs_cached").iter().filter(|s| s.contains_key("dbkit.cached")).count(), 4);
+    let everything = format!("{recorded:?}\n{}", capture.text());
+    assert!(!everything.contains(MARKER), "the cached unique value was recorded:\n{everything}");
+}
