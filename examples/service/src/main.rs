@@ -1,0 +1,112 @@
+//! Seed 000's application on dbkit: an axum API over services over repositories, every database
+//! behind one `DatabaseManager` configured from the environment (and `.env`), connected at start
+//! and drained at shutdown.
+//!
+//! ```text
+//! cargo run -p service                 # no configuration: SQLite file app.db, no cache
+//! cp examples/service/.env.example .env && cargo run -p service   # MySQL, ClickHouse, Redis
+//! ```
+//!
+//! Where each part lives: `models` (the tables, and what dbkit generates from them), `services`
+//! (the use cases and their units of work), `api` (HTTP). This file only wires them.
+
+mod api;
+mod models;
+mod services;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dbkit::config::parse_duration;
+use dbkit::shutdown::Shutdown;
+use dbkit::{Backend, Database, DatabaseManager};
+use metrics_exporter_prometheus::PrometheusBuilder;
+
+use crate::api::AppState;
+use crate::models::{LocalEvent, User, UserEvent};
+use crate::services::{AnalyticsService, UserService};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("service: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // The recorder first: the pools register their metrics when they connect.
+    let prometheus = PrometheusBuilder::new().install_recorder()?;
+    let manager = Arc::new(DatabaseManager::from_env()?);
+    manager.connect_all().await?;
+
+    let users_db = users_database(&manager)?;
+    users_db.create_table::<User>().await?;
+    let analytics = match manager.contains("clickhouse") {
+        true => {
+            let events_db = manager.get("clickhouse")?;
+            events_db.create_table::<UserEvent>().await?;
+            AnalyticsService::clickhouse(&events_db, Duration::from_secs(1))?
+        }
+        false => {
+            users_db.create_table::<LocalEvent>().await?;
+            AnalyticsService::local(&users_db)
+        }
+    };
+    let users = UserService::new(&manager, users_db.clone())?;
+    let state = Arc::new(AppState { manager: Arc::clone(&manager), users, analytics, prometheus });
+
+    let address = listen_address()?;
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let shutdown = Shutdown::new(Arc::clone(&manager)).timeout(env_duration("SHUTDOWN_TIMEOUT", "10s")?);
+    println!(
+        "service: listening on http://{} (users on {}, API page at /docs)",
+        listener.local_addr()?,
+        users_db.name()
+    );
+
+    axum::serve(listener, api::router(Arc::clone(&state))).with_graceful_shutdown(shutdown.signal()).await?;
+    // The server has stopped accepting and finished its requests; the inserter's queued events
+    // are written by the drain (it counts as work in flight).
+    drop(state);
+    let report = shutdown.drain().await;
+    println!("service: stopped: {report}");
+    Ok(())
+}
+
+/// The users' database: the first configured of MySQL/MariaDB, PostgreSQL, SQLite.
+fn users_database(manager: &DatabaseManager) -> dbkit::Result<Database> {
+    for database in manager.databases() {
+        if matches!(database.backend(), Backend::MySql | Backend::Postgres) {
+            return Ok(database);
+        }
+    }
+    manager.databases().into_iter().find(|d| d.backend() == Backend::Sqlite).ok_or_else(|| {
+        dbkit::Error::Config(dbkit::ConfigError::new(
+            "no MySQL, PostgreSQL or SQLite database is configured for the users",
+        ))
+    })
+}
+
+/// `HOST` (default `127.0.0.1`) and `PORT` (default `8000`; `0` picks a free one).
+fn listen_address() -> Result<SocketAddr, String> {
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let port = std::env::var("PORT").unwrap_or_else(|_| "8000".to_owned());
+    let port: u16 = port.parse().map_err(|_| format!("PORT: `{port}` is not a port number"))?;
+    format!("{host}:{port}").parse().map_err(|_| format!("HOST: `{host}` is not an IP address"))
+}
+
+fn env_duration(variable: &str, default: &str) -> Result<Duration, String> {
+    let value = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
+    parse_duration(&value).map_err(|e| format!("{variable}: {e}"))
+}
