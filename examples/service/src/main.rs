@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dbkit::config::env::Env;
 use dbkit::config::parse_duration;
 use dbkit::shutdown::Shutdown;
 use dbkit::{Backend, Database, DatabaseManager};
@@ -47,7 +48,10 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The recorder first: the pools register their metrics when they connect.
     let prometheus = PrometheusBuilder::new().install_recorder()?;
-    let manager = Arc::new(DatabaseManager::from_env()?);
+    // The process environment over `.env`, read once: the databases, and the service's own HOST,
+    // PORT and SHUTDOWN_TIMEOUT.
+    let env = Env::load()?;
+    let manager = Arc::new(DatabaseManager::from_env_source(&env)?);
     manager.connect_all().await?;
 
     let users_db = users_database(&manager)?;
@@ -66,9 +70,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let users = UserService::new(&manager, users_db.clone())?;
     let state = Arc::new(AppState { manager: Arc::clone(&manager), users, analytics, prometheus });
 
-    let address = listen_address()?;
+    let address = listen_address(&env)?;
     let listener = tokio::net::TcpListener::bind(address).await?;
-    let shutdown = Shutdown::new(Arc::clone(&manager)).timeout(env_duration("SHUTDOWN_TIMEOUT", "10s")?);
+    let shutdown = Shutdown::new(Arc::clone(&manager)).timeout(env_duration(&env, "SHUTDOWN_TIMEOUT", "10s")?);
     println!(
         "service: listening on http://{} (users on {}, API page at /docs)",
         listener.local_addr()?,
@@ -99,14 +103,14 @@ fn users_database(manager: &DatabaseManager) -> dbkit::Result<Database> {
 }
 
 /// `HOST` (default `127.0.0.1`) and `PORT` (default `8000`; `0` picks a free one).
-fn listen_address() -> Result<SocketAddr, String> {
-    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
-    let port = std::env::var("PORT").unwrap_or_else(|_| "8000".to_owned());
+fn listen_address(env: &Env) -> Result<SocketAddr, String> {
+    let host = env.get("HOST").unwrap_or("127.0.0.1");
+    let port = env.get("PORT").unwrap_or("8000");
     let port: u16 = port.parse().map_err(|_| format!("PORT: `{port}` is not a port number"))?;
     format!("{host}:{port}").parse().map_err(|_| format!("HOST: `{host}` is not an IP address"))
 }
 
-fn env_duration(variable: &str, default: &str) -> Result<Duration, String> {
-    let value = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
-    parse_duration(&value).map_err(|e| format!("{variable}: {e}"))
+fn env_duration(env: &Env, variable: &str, default: &str) -> Result<Duration, String> {
+    let value = env.get(variable).unwrap_or(default);
+    parse_duration(value).map_err(|e| format!("{variable}: {e}"))
 }
