@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -150,6 +150,13 @@ fn field_of(detail: &str) -> Option<String> {
     (!field.contains(' ')).then(|| field.to_owned())
 }
 
+/// The `{id}` of a path, 422 naming it when it is not a number (as FastAPI answers).
+fn path_id(parsed: Result<Path<i64>, PathRejection>) -> Result<i64, ApiError> {
+    parsed
+        .map(|Path(id)| id)
+        .map_err(|rejection| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, rejection.body_text(), Some("id")))
+}
+
 /// Query parameters, 422 naming the parameter when they do not parse.
 fn query<T>(parsed: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     parsed.map(|Query(value)| value).map_err(|rejection| {
@@ -188,8 +195,8 @@ async fn create_user(State(app): AppStateRef, Body(new): Body<NewUser>) -> Resul
 
 #[utoipa::path(get, path = "/users/{id}", params(("id" = i64, Path)), responses(
     (status = 200, body = User), (status = 404, body = ErrorBody)))]
-async fn get_user(State(app): AppStateRef, Path(id): Path<i64>) -> Result<Json<User>, ApiError> {
-    Ok(Json(app.users.get_user(id).await?))
+async fn get_user(State(app): AppStateRef, id: Result<Path<i64>, PathRejection>) -> Result<Json<User>, ApiError> {
+    Ok(Json(app.users.get_user(path_id(id)?).await?))
 }
 
 /// `?skip=&limit=`, as in seed 000.
@@ -220,16 +227,16 @@ async fn list_users(
     (status = 422, body = ErrorBody)))]
 async fn update_user(
     State(app): AppStateRef,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
     Body(patch): Body<UserPatch>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(app.users.update_user(id, patch).await?))
+    Ok(Json(app.users.update_user(path_id(id)?, patch).await?))
 }
 
 #[utoipa::path(delete, path = "/users/{id}", params(("id" = i64, Path)), responses(
     (status = 200, body = User), (status = 404, body = ErrorBody)))]
-async fn delete_user(State(app): AppStateRef, Path(id): Path<i64>) -> Result<Json<User>, ApiError> {
-    Ok(Json(app.users.delete_user(id).await?))
+async fn delete_user(State(app): AppStateRef, id: Result<Path<i64>, PathRejection>) -> Result<Json<User>, ApiError> {
+    Ok(Json(app.users.delete_user(path_id(id)?).await?))
 }
 
 /// Seed 000's `insert_user_event`.

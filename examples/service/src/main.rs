@@ -72,16 +72,37 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let address = listen_address(&env)?;
     let listener = tokio::net::TcpListener::bind(address).await?;
-    let shutdown = Shutdown::new(Arc::clone(&manager)).timeout(env_duration(&env, "SHUTDOWN_TIMEOUT", "10s")?);
+    let timeout = env_duration(&env, "SHUTDOWN_TIMEOUT", "10s")?;
+    let shutdown = Shutdown::new(Arc::clone(&manager)).timeout(timeout);
+    // The handlers are installed here, before the ready line: a SIGTERM from then on stops the
+    // service cleanly instead of killing it.
+    let stop = shutdown.signal();
+    let app = api::router(Arc::clone(&state));
     println!(
         "service: listening on http://{} (users on {}, API page at /docs)",
         listener.local_addr()?,
         users_db.name()
     );
 
-    axum::serve(listener, api::router(Arc::clone(&state))).with_graceful_shutdown(shutdown.signal()).await?;
-    // The server has stopped accepting and finished its requests; the inserter's queued events
-    // are written by the drain (it counts as work in flight).
+    // Stop accepting on the signal and finish the requests in flight, for at most the timeout: a
+    // client that never finishes its request must not keep the process (and the queued events
+    // the drain writes) from stopping.
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = Arc::clone(&signalled);
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        stop.await;
+        notify.notify_one();
+    });
+    let cut_off = async {
+        signalled.notified().await;
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        served = serve => served?,
+        () = cut_off => tracing::warn!(timeout = ?timeout, "requests still open at the shutdown timeout: closed"),
+    }
+    // The server has stopped; the inserter's queued events are written by the drain (it counts
+    // as work in flight).
     drop(state);
     let report = shutdown.drain().await;
     println!("service: stopped: {report}");

@@ -65,6 +65,7 @@ impl UserService {
     /// rustc cannot prove `Send` for a borrow under an async closure's higher-ranked lifetime
     /// ("implementation of `Send` is not general enough"). Repositories are cheap to clone.
     pub(crate) async fn create_user(&self, new: NewUser) -> Result<User, Failure> {
+        validate_username(&new.username)?;
         validate_email(&new.email)?;
         let users = self.users.clone();
         let created = self
@@ -95,6 +96,9 @@ impl UserService {
 
     /// Changes the fields `patch` sets (a `null` clears a nullable one).
     pub(crate) async fn update_user(&self, id: i64, patch: UserPatch) -> Result<User, Failure> {
+        if let Some(username) = &patch.username {
+            validate_username(username)?;
+        }
         if let Some(email) = &patch.email {
             validate_email(email)?;
         }
@@ -122,9 +126,21 @@ fn not_found(id: i64) -> Failure {
     Failure::NotFound(format!("user {id} does not exist"))
 }
 
-/// Where validation plugs in: dbkit checks types and presence; rules like this are the
-/// application's.
+/// Where validation plugs in: dbkit checks types and presence; rules like these are the
+/// application's. The lengths are the columns' (`VARCHAR(255)` for a unique text on MySQL), so a
+/// value the database would refuse is a 422 naming the field, not a database error.
+fn validate_username(username: &str) -> Result<(), Failure> {
+    match username.chars().count() {
+        0 => Err(Failure::Invalid { field: "username", message: "must not be empty".to_owned() }),
+        1..=255 => Ok(()),
+        _ => Err(Failure::Invalid { field: "username", message: "is longer than 255 characters".to_owned() }),
+    }
+}
+
 fn validate_email(email: &str) -> Result<(), Failure> {
+    if email.chars().count() > 255 {
+        return Err(Failure::Invalid { field: "email", message: "is longer than 255 characters".to_owned() });
+    }
     match email.split_once('@') {
         Some((user, domain)) if !user.is_empty() && domain.contains('.') => Ok(()),
         _ => Err(Failure::Invalid { field: "email", message: "not an email address".to_owned() }),
