@@ -430,7 +430,7 @@ impl RedisCache {
                 }
             }
             Err(e) => {
-                tracing::warn!(error.type = crate::observe::error_type(&e), "cache invalidation failed: this process reads these keys from the database until it succeeds");
+                tracing::warn!(error.type = crate::observe::error_type(e), "cache invalidation failed: this process reads these keys from the database until it succeeds");
                 unconfirmed.extend(full_keys);
             }
         }
