@@ -38,8 +38,10 @@
 //! **Cost.** With no recorder and no subscriber, a call on a pooled SQL backend pays four clock
 //! reads (its end — its start is retry's — the two ends of the wait for a connection, and its
 //! return) and a branch per handle: handles are cached per method and database, so no label is
-//! built and no lock taken on the way, and a disabled span is a branch too. The README's
-//! Performance section measures it against a SQLite `get`.
+//! built and no lock taken on the way, and a disabled span is a branch too. Measured: 135 ns a
+//! call, 0.68 % of a 20 µs SQLite `get` (the README's Performance section), most of it the clock
+//! reads. The `metrics` facade cannot say whether a recorder is installed, so they are paid
+//! either way; with a recorder the whole is within 1 % of the `get`.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
