@@ -47,12 +47,15 @@ impl AccountRepository {
     async fn by_note(&self, note: &str) -> dbkit::Result<Vec<Account>>;
 }
 
+/// A span's or an event's fields, by name, as text.
+type FieldMap = BTreeMap<String, String>;
+
 /// What the span capture saw: every span (name and fields, later records included) and every
 /// event (its fields), as text.
 #[derive(Clone, Default)]
 struct Capture {
-    spans: Arc<Mutex<BTreeMap<u64, (String, BTreeMap<String, String>)>>>,
-    events: Arc<Mutex<Vec<BTreeMap<String, String>>>>,
+    spans: Arc<Mutex<BTreeMap<u64, (String, FieldMap)>>>,
+    events: Arc<Mutex<Vec<FieldMap>>>,
 }
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
