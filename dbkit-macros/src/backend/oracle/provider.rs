@@ -110,7 +110,8 @@ impl Provider for OracleProvider<'_> {
 
     fn get(&self) -> TokenStream {
         let owned = owned(self.key(), &format_ident!("key"));
-        self.read(quote!(let __key = #owned;), self.select_by_key(quote!(&__key)))
+        let sql = &self.statements.select_by_key;
+        self.read(quote!(__call.text(#sql); let __key = #owned;), self.select_by_key(quote!(&__key)))
     }
 
     /// `SELECT … FOR UPDATE`: the row stays locked until the caller's transaction ends.
@@ -120,7 +121,7 @@ impl Provider for OracleProvider<'_> {
         let owned = owned(self.key(), &format_ident!("key"));
         let bound = self.bind(self.key(), quote!(&__key));
         self.read(
-            quote!(let __key = #owned;),
+            quote!(__call.text(#sql); let __key = #owned;),
             quote!(#p::oracle_row::query_optional(__conn, #sql, &[#bound], __decode)),
         )
     }
@@ -131,7 +132,7 @@ impl Provider for OracleProvider<'_> {
         let owned = owned(field, field.ident);
         let bound = self.bind(field, quote!(&__value));
         self.read(
-            quote!(let __value = #owned;),
+            quote!(__call.text(#sql); let __value = #owned;),
             quote!(#p::oracle_row::query_optional(__conn, #sql, &[#bound], __decode)),
         )
     }
@@ -140,7 +141,7 @@ impl Provider for OracleProvider<'_> {
         let p = &self.p;
         let sql = &self.statements.list;
         self.read(
-            quote!(let (__offset, __limit) = (page.sql_offset(), page.sql_limit());),
+            quote!(__call.text(#sql); let (__offset, __limit) = (page.sql_offset(), page.sql_limit());),
             quote! {
                 #p::oracle_row::query_all(
                     __conn,
@@ -155,7 +156,7 @@ impl Provider for OracleProvider<'_> {
     fn count(&self) -> TokenStream {
         let p = &self.p;
         let sql = &self.statements.count;
-        self.read(quote!(), quote!(#p::oracle_row::count(__conn, #sql)))
+        self.read(quote!(__call.text(#sql);), quote!(#p::oracle_row::count(__conn, #sql)))
     }
 
     fn create(&self) -> TokenStream {
@@ -180,8 +181,9 @@ impl Provider for OracleProvider<'_> {
             }
         };
         let select = self.select_by_key(if key.is_auto_key() { quote!(&__key) } else { quote!(__key) });
+        let text = self.statements.insert_returning_key.as_ref().unwrap_or(&self.statements.insert);
         self.write(
-            quote!(let __new = ::core::clone::Clone::clone(new);),
+            quote!(__call.text(#text); let __new = ::core::clone::Clone::clone(new);),
             quote! {
                 #insert
                 #p::oracle_row::written(#select?)
@@ -195,7 +197,7 @@ impl Provider for OracleProvider<'_> {
         let sql = &self.statements.insert;
         let values = self.bind_new();
         self.write(
-            quote!(let __rows = <[#new]>::to_vec(rows);),
+            quote!(__call.text(#sql); let __rows = <[#new]>::to_vec(rows);),
             quote! {
                 #p::oracle_row::insert_batch(
                     __conn,
@@ -227,7 +229,9 @@ impl Provider for OracleProvider<'_> {
         // `UPDATE`, then the row read back in the same transaction: its absence says there was
         // no such row.
         self.write(
+            // The text's fixed head: the rest is built on the connection, from the fields set.
             quote! {
+                __call.text(#head);
                 let __patch = ::core::clone::Clone::clone(patch);
                 let __key = #owned;
             },
@@ -251,7 +255,7 @@ impl Provider for OracleProvider<'_> {
         let owned = owned(key, &format_ident!("key"));
         let bound = self.bind(key, quote!(&__key));
         self.write(
-            quote!(let __key = #owned;),
+            quote!(__call.text(#sql); let __key = #owned;),
             quote!(::core::result::Result::Ok(#p::oracle_row::execute(__conn, #sql, &[#bound])? > 0)),
         )
     }
