@@ -306,8 +306,9 @@ impl ReadOutcome {
 impl RedisCache {
     /// The value under `key`, or what `loader` returns, stored under a lease so that a value read
     /// before a concurrent write's [`invalidate`](RedisCache::invalidate) is never stored (see the
-    /// [module docs](self)). `None` is stored too, so that a miss in the database is also served
-    /// from the cache; an [`invalidate`](RedisCache::invalidate) after the row is created ends it.
+    /// [cache module docs](crate::cache#cache-aside-and-why-the-cache-never-fails-a-request)).
+    /// `None` is stored too, so that a miss in the database is also served from the cache; an
+    /// [`invalidate`](RedisCache::invalidate) after the row is created ends it.
     ///
     /// Redis never makes this call fail: when it is down, slow or holds a value that does not
     /// decode, the loader's value is returned, uncached, and the fact logged at `WARN`. The only
