@@ -128,11 +128,6 @@ impl<'a> Call<'a> {
         self
     }
 
-    /// The call's span, to instrument the call with.
-    pub fn span(&self) -> &tracing::Span {
-        &self.span
-    }
-
     /// The statement about to be sent, as `db.query.text` (placeholders, never values).
     #[inline]
     pub fn text(&self, sql: &str) {

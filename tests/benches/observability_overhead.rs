@@ -427,6 +427,15 @@ fn call_hooks(h: &Hooks, started: Instant) {
 /// around the same polling.
 #[inline(never)]
 fn pool_hooks(h: &Hooks) {
+    let checked_out = pool_acquired(h);
+    run_to_end(Polls(h.polls - 1));
+    pool_released(h, checked_out);
+}
+
+/// `Telemetry::acquiring` and `acquired`, and `InFlight::checked_out`: when the connection was
+/// taken.
+#[inline(always)]
+fn pool_acquired(h: &Hooks) -> Option<Instant> {
     h.pending.increment(1.0);
     let started = Instant::now();
     let now = Instant::now();
@@ -440,8 +449,12 @@ fn pool_hooks(h: &Hooks) {
     let used = h.in_use.fetch_add(1, Relaxed) + 1;
     h.used.set(used);
     h.idle.set(size.saturating_sub(used));
-    let checked_out = black_box(Some(now));
-    run_to_end(Polls(h.polls - 1));
+    black_box(Some(now))
+}
+
+/// `InFlight`'s drop: `Telemetry::released`.
+#[inline(always)]
+fn pool_released(h: &Hooks, checked_out: Option<Instant>) {
     if let Some(at) = checked_out {
         h.use_time.record(at.elapsed());
         let used = h.in_use.fetch_sub(1, Relaxed).saturating_sub(1);
@@ -460,27 +473,9 @@ fn clock(h: &Hooks) {
 /// Both, as one call has them.
 #[inline(never)]
 fn all_hooks(h: &Hooks, started: Instant) {
-    h.pending.increment(1.0);
-    let acquiring = Instant::now();
-    let now = Instant::now();
-    let size = h.pool_size.load(Relaxed);
-    h.pending.decrement(1.0);
-    h.wait_time.record(now.duration_since(acquiring));
-    if black_box(false) {
-        h.timeouts.increment(1);
-    }
-    h.open.store(size, Relaxed);
-    let used = h.in_use.fetch_add(1, Relaxed) + 1;
-    h.used.set(used);
-    h.idle.set(size.saturating_sub(used));
-    let checked_out = black_box(Some(now));
+    let checked_out = pool_acquired(h);
     call_hooks(h, started);
-    if let Some(at) = checked_out {
-        h.use_time.record(at.elapsed());
-        let used = h.in_use.fetch_sub(1, Relaxed).saturating_sub(1);
-        h.used.set(used);
-        h.idle.set(h.open.load(Relaxed).saturating_sub(used));
-    }
+    pool_released(h, checked_out);
 }
 
 /// Median, first and third quartile, in ns per iteration.

@@ -99,6 +99,20 @@ impl Capture {
     }
 }
 
+/// A recorder for this thread until the guard drops (leaked: a test's worth of memory, so the
+/// guard can borrow it for `'static`), and what reads it.
+fn record_metrics() -> (Snapshotter, metrics::LocalRecorderGuard<'static>) {
+    let recorder: &'static DebuggingRecorder = Box::leak(Box::new(DebuggingRecorder::new()));
+    (recorder.snapshotter(), metrics::set_default_local_recorder(recorder))
+}
+
+/// A span capture for this thread until the guard drops.
+fn capture_spans() -> (Capture, tracing::subscriber::DefaultGuard) {
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    (capture, guard)
+}
+
 /// One metric as the recorder holds it: name, labels, value.
 #[derive(Debug)]
 struct Metric {
@@ -180,11 +194,8 @@ async fn every_method(db: &Database) -> BTreeMap<&'static str, usize> {
 }
 
 async fn records_each_method(db_for: impl AsyncFnOnce() -> Option<Database>) {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _metrics = metrics::set_default_local_recorder(&recorder);
-    let capture = Capture::default();
-    let _spans = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let (snapshotter, _metrics) = record_metrics();
+    let (capture, _spans) = capture_spans();
     // Connected under the recorder: the pool registers its handles when it connects.
     let Some(db) = db_for().await else { return };
     fresh_table(&db).await;
@@ -282,8 +293,7 @@ async fn mariadb_records_each_method() {
 /// The control of the marker search: an event that does carry the marker is found.
 #[tokio::test]
 async fn control_the_search_finds_a_marker_that_was_recorded() {
-    let capture = Capture::default();
-    let _spans = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let (capture, _spans) = capture_spans();
     let note = format!("{MARKER} note");
     tracing::info!(value = %note, "an application's own event that logs a value");
     assert!(capture.text().contains(MARKER));
@@ -292,9 +302,7 @@ async fn control_the_search_finds_a_marker_that_was_recorded() {
 /// A pool of one connection, held: the next session times out and is counted.
 #[tokio::test]
 async fn a_pool_timeout_is_counted() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _metrics = metrics::set_default_local_recorder(&recorder);
+    let (snapshotter, _metrics) = record_metrics();
     let Some(db) = dbkit_tests::connect_configured(Backend::Postgres, |c: DatabaseConfig| {
         c.pool_size(1).max_overflow(0).pool_timeout(Duration::from_millis(200))
     })
@@ -320,11 +328,8 @@ async fn a_pool_timeout_is_counted() {
 /// and the generated calls inside it are its children.
 #[tokio::test]
 async fn a_retried_unit_of_work_is_counted_and_traced() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _metrics = metrics::set_default_local_recorder(&recorder);
-    let capture = Capture::default();
-    let _spans = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let (snapshotter, _metrics) = record_metrics();
+    let (capture, _spans) = capture_spans();
     let Some(db) = dbkit_tests::connect(Backend::Postgres).await else { return };
     fresh_table(&db).await;
     let repo = AccountRepository::new(&db);
@@ -357,9 +362,7 @@ async fn a_retried_unit_of_work_is_counted_and_traced() {
 /// A drain: the state gauge goes to closed (2), and its duration is recorded with its mode.
 #[tokio::test]
 async fn a_drain_is_recorded() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _metrics = metrics::set_default_local_recorder(&recorder);
+    let (snapshotter, _metrics) = record_metrics();
     let Some(db) = dbkit_tests::connect(Backend::Sqlite).await else { return };
     let opened = metrics(&snapshotter);
     let pool = [("db.client.connection.pool.name", db.name())];
@@ -388,11 +391,8 @@ pub struct Cached {
 /// of a cache key, is in nothing recorded.
 #[tokio::test]
 async fn the_cache_counts_its_decisions() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let _metrics = metrics::set_default_local_recorder(&recorder);
-    let capture = Capture::default();
-    let _spans = tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let (snapshotter, _metrics) = record_metrics();
+    let (capture, _spans) = capture_spans();
     let Some(url) = dbkit_tests::redis_url() else { return };
     let prefix = dbkit_tests::unique_name("obs");
     let config = dbkit::cache::RedisCacheConfig::from_url(&url).unwrap().key_prefix(prefix.clone());

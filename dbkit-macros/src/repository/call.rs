@@ -44,10 +44,9 @@ pub(crate) fn call_loop(
     quote! {
         static __DBKIT_OPERATION: #p::Operation =
             #p::Operation::new(#repository, #method, #p::OpKind::#kind, #name, #collection);
-        let mut __call = #call;
+        let __call = #call;
         let __span = #p::call_span!(#summary, __call, #name, #collection);
-        let mut __call = __call.traced(__span);
-        let __span = ::core::clone::Clone::clone(__call.span());
+        let mut __call = __call.traced(::core::clone::Clone::clone(&__span));
         #p::Instrument::instrument(async {
             loop {
                 // Pinned in place, not moved into `attempt`: see `Call::attempt`.

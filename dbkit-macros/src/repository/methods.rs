@@ -21,6 +21,8 @@ pub(super) struct Methods<'a> {
 /// before the call loop (`guard`), and one attempt's body.
 struct Method {
     name: syn::Ident,
+    /// `db.operation.name`: the verb of its statement.
+    verb: &'static str,
     doc: String,
     params: TokenStream,
     /// The parameters' names, in order, as arguments.
@@ -104,23 +106,22 @@ impl Methods<'_> {
     /// transaction. Transactional: the body is a private `__dbkit_<name>` taking the transaction
     /// (or `None`), and both `name`s call it.
     fn method(&self, method: Method) -> (TokenStream, TokenStream) {
-        let Method { name, doc: text, params, args, output, write, guard, attempt, in_transaction_only, cache } =
+        let Method { name, verb, doc: text, params, args, output, write, guard, attempt, in_transaction_only, cache } =
             method;
         let cache = cache.filter(|_| self.cached());
         let (p, vis) = (self.p, self.cont.vis);
         let transactional = self.transactional();
-        let method_name = name.to_string();
-        // `db.operation.name` of each generated method: the verb of its statement.
-        let verb = match method_name.as_str() {
-            "create" | "create_many" => "INSERT",
-            "update" => "UPDATE",
-            "delete" => "DELETE",
-            _ => "SELECT", // get, get_by_*, get_for_update, list, count
-        };
         let table = self.cont.table();
         let statement = (verb, table.as_str());
-        let body =
-            call_loop(p, &self.names.repository.to_string(), &method_name, write, transactional, statement, attempt);
+        let body = call_loop(
+            p,
+            &self.names.repository.to_string(),
+            &name.to_string(),
+            write,
+            transactional,
+            statement,
+            attempt,
+        );
         let doc = doc(text);
         if !transactional {
             let method = quote! {
@@ -399,6 +400,7 @@ impl Methods<'_> {
         let (model, key_ty) = (self.model(), self.key_param());
         Method {
             name: syn::parse_quote!(get),
+            verb: "SELECT",
             doc: format!(
                 "The `{model}` whose `{}` is `key`, if any{}.",
                 self.key_column(),
@@ -420,6 +422,7 @@ impl Methods<'_> {
         let (model, key_ty) = (self.model(), self.key_param());
         Method {
             name: syn::parse_quote!(get_for_update),
+            verb: "SELECT",
             doc: format!(
                 "The `{model}` whose `{}` is `key`, if any, locking its row until the transaction ends \
                  (`SELECT … FOR UPDATE` on PostgreSQL, MySQL/MariaDB and Oracle). On SQLite it is a plain read: \
@@ -444,6 +447,7 @@ impl Methods<'_> {
         let name = field.name();
         Method {
             name: syn::Ident::new(&format!("get_by_{name}"), ident.span()),
+            verb: "SELECT",
             doc: format!(
                 "The `{model}` whose unique `{}` is `{name}`, if any{}.",
                 field.column(),
@@ -464,6 +468,7 @@ impl Methods<'_> {
         let (p, model) = (self.p, self.model());
         Method {
             name: syn::parse_quote!(list),
+            verb: "SELECT",
             doc: format!("One page of `{model}`s, ordered by `{}` ascending.", self.key_column()),
             params: quote!(page: #p::Page),
             args: quote!(page),
@@ -479,6 +484,7 @@ impl Methods<'_> {
     fn count(&self) -> Method {
         Method {
             name: syn::parse_quote!(count),
+            verb: "SELECT",
             doc: format!("How many `{}`s the table holds.", self.model()),
             params: quote!(),
             args: quote!(),
@@ -495,6 +501,7 @@ impl Methods<'_> {
         let (model, new) = (self.model(), &self.names.new);
         Method {
             name: syn::parse_quote!(create),
+            verb: "INSERT",
             doc: format!(
                 "Inserts `new` and returns the stored `{model}`, with the generated key and the column defaults filled in."
             ),
@@ -513,6 +520,7 @@ impl Methods<'_> {
         let new = &self.names.new;
         Method {
             name: syn::parse_quote!(create_many),
+            verb: "INSERT",
             doc: self.create_many_doc(),
             params: quote!(rows: &[#new]),
             args: quote!(rows),
@@ -545,6 +553,7 @@ impl Methods<'_> {
         });
         Method {
             name: syn::parse_quote!(update),
+            verb: "UPDATE",
             doc: format!(
                 "Writes the `Some` fields of `patch` to the `{model}` whose `{}` is `key`, in one statement, and \
                  returns the row after the write; `None` when there is no such row. An empty patch writes \
@@ -566,6 +575,7 @@ impl Methods<'_> {
         let (model, key_ty) = (self.model(), self.key_param());
         Method {
             name: syn::parse_quote!(delete),
+            verb: "DELETE",
             doc: format!("Deletes the `{model}` whose `{}` is `key`; whether there was one.", self.key_column()),
             params: quote!(key: #key_ty),
             args: quote!(key),

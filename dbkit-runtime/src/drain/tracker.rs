@@ -215,9 +215,7 @@ impl InFlight {
     pub(crate) fn refuse_commit(&self) -> Option<Error> {
         self.tracker.is_cancelled().then(|| self.tracker.unavailable(DatabaseState::Closed))
     }
-}
 
-impl InFlight {
     /// It holds a pooled connection from `at` until it is dropped.
     #[cfg(feature = "_sql")]
     pub(crate) fn checked_out(&mut self, at: Instant) {

@@ -279,27 +279,26 @@ impl<R> Shared<R> {
         abandoned
     }
 
-    /// Queues `entry` (taking it) unless the queue is closed or full; wakes the task for the
-    /// first entry into an empty queue. Never awaits: the lock is not held across one.
-    fn push(&self, entry: &mut Option<Entry<R>>) -> Pushed {
+    /// Queues `entry` unless the queue is closed or full (then hands it back); wakes the task for
+    /// the first entry into an empty queue. Never awaits: the lock is not held across one.
+    fn push(&self, entry: Entry<R>) -> Pushed<R> {
         let mut queue = self.lock();
         if queue.closed {
             return Pushed::Closed;
         }
         let queued = queue.rows.len();
         if queued >= self.capacity {
-            return Pushed::Full;
+            return Pushed::Full(entry);
         }
         let was_empty = queue.is_empty();
-        match entry.take() {
-            Some(Entry::Row(row, ack)) => {
+        match entry {
+            Entry::Row(row, ack) => {
                 queue.rows.push(row);
                 if let Some(ack) = ack {
                     queue.acks.push((queued, ack));
                 }
             }
-            Some(Entry::Flush(done)) => queue.flushes.push((queued, done)),
-            None => {}
+            Entry::Flush(done) => queue.flushes.push((queued, done)),
         }
         drop(queue);
         if was_empty {
@@ -379,21 +378,23 @@ impl<R: InsertRow> Inserter<R> {
         &self.db
     }
 
-    async fn enqueue(&self, entry: Entry<R>) -> Result<()> {
+    async fn enqueue(&self, mut entry: Entry<R>) -> Result<()> {
         // Refused from the first moment of a drain, as a new session is; a row that raced ahead
         // into the queue is still written by the drain's flush.
         if self.db.state() != DatabaseState::Open {
             return Err(self.gone());
         }
         let shared = &self.handles.0;
-        let mut entry = Some(entry);
         loop {
             // Created before the check, so a `notify_waiters` between the check and the await
             // still wakes it.
             let room = shared.room.notified();
-            match shared.push(&mut entry) {
+            match shared.push(entry) {
                 Pushed::Closed => return Err(self.gone()),
-                Pushed::Full => room.await,
+                Pushed::Full(back) => {
+                    entry = back;
+                    room.await;
+                }
                 Pushed::Queued(queued) => {
                     // On a single thread the task runs only when the caller yields: a caller
                     // that sends in a loop would fill the whole queue first, and the task would
@@ -425,9 +426,10 @@ enum Entry<R> {
 }
 
 /// What [`Shared::push`] did.
-enum Pushed {
+enum Pushed<R> {
     Closed,
-    Full,
+    /// No room: the entry, back.
+    Full(Entry<R>),
     /// Queued after this many rows.
     Queued(usize),
 }
