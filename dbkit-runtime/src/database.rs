@@ -269,7 +269,11 @@ impl Database {
         mut in_flight: InFlight,
     ) -> Result<(T, InFlight)> {
         let telemetry = &self.inner.tracker.telemetry;
-        let started = telemetry.acquiring();
+        let Some(started) = telemetry.acquiring() else {
+            // No recorder: nothing to time.
+            let acquired = acquire.await.map_err(|e| self.closed_pool(e))?;
+            return Ok((acquired, in_flight));
+        };
         let acquired = acquire.await;
         let timed_out = matches!(acquired, Err(sqlx::Error::PoolTimedOut));
         let at = telemetry.acquired(started, acquired.is_ok(), timed_out, pool.size());
@@ -321,7 +325,10 @@ impl Database {
     ) -> Result<T, FailedTransaction> {
         use tracing::Instrument;
         let telemetry = self.telemetry();
-        let span = tracing::info_span!(
+        let span = if !crate::observe::__spans_wanted() {
+            tracing::Span::none()
+        } else {
+            tracing::info_span!(
             target: "dbkit",
             "transaction",
             db.system.name = telemetry.system,
@@ -330,7 +337,8 @@ impl Database {
             error.type = tracing::field::Empty,
             otel.kind = "client",
             otel.status_code = tracing::field::Empty,
-        );
+            )
+        };
         let result = self.run_transaction_in_span(f).instrument(span.clone()).await;
         if let Err(failed) = &result
             && !span.is_disabled()

@@ -296,7 +296,7 @@ impl<'a> Call<'a> {
     pub async fn finish<T>(&mut self, outcome: Result<T, Failure>) -> Option<Result<T>> {
         let (error, sent) = match outcome {
             Ok(value) => {
-                crate::observe::record_call(self.db.telemetry(), self.operation, self.attempts.elapsed(), None);
+                crate::observe::record_call(self.db.telemetry(), self.operation, || self.attempts.elapsed(), None);
                 return Some(Ok(value));
             }
             Err(Failure::NotSent(error)) => (error, false),
@@ -342,7 +342,7 @@ impl<'a> Call<'a> {
 
     /// The call failed with `error`: its duration and `error.type`, in the metrics and the span.
     fn ended(&self, error: Error) -> Error {
-        crate::observe::record_call(self.db.telemetry(), self.operation, self.attempts.elapsed(), Some(&error));
+        crate::observe::record_call(self.db.telemetry(), self.operation, || self.attempts.elapsed(), Some(&error));
         if !self.span.is_disabled() {
             self.span.record("error.type", crate::observe::error_type(&error));
             self.span.record("otel.status_code", "ERROR");

@@ -12,6 +12,7 @@ pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
 pub use crate::__dbkit_call_span as call_span;
+pub use crate::observe::__spans_wanted as spans_wanted;
 /// The span of a generated call (`call_span!`) is `tracing`'s.
 pub use tracing;
 pub use tracing::Instrument;

@@ -4,20 +4,21 @@
 //! with a recorder ≤ 1 %, with neither ≤ 0.1 % of the `get`. Single-threaded (SQLite's worker
 //! thread aside), one process, three parts:
 //!
-//! 1. **Nothing installed**: the hooks alone. They cannot be switched off at run time, so they are
+//! 1. **Nothing installed**: the hooks alone. They cannot be taken out at run time, so they are
 //!    timed directly, before any recorder or subscriber exists in the process: batches of 1 000
 //!    iterations of what a pooled call adds, minus the same loop without it (polling the same bare
-//!    future), the median of the per-batch differences. *Call*: the end clock read (the start is
-//!    retry's `Attempts`, there before), the `OnceLock` lookup of the method's cached handle and a
-//!    `record` on it (a noop `Histogram`), creating the disabled span `call_span!` makes (the same
-//!    target, name and fields) and its clone, the `db.query.text` branch, and
+//!    future), the median of the per-batch differences. A database asks once, when it connects,
+//!    whether a recorder is installed ([`recorder_installed`](dbkit::observe::recorder_installed));
+//!    with none, every metrics hook is one branch on that answer and no clock is read. *Call*:
+//!    that branch in `finish`, the question whether a span is wanted (`spans_wanted`), the span
+//!    `call_span!` makes then (`Span::none()`) and its clone, the `db.query.text` branch, and
 //!    `Instrument::instrument` of a future polled as many times as a `get` is (counted here), then
-//!    dropped. *Pool* (`Telemetry::acquiring`, `acquired`, `released`): the three clock reads
-//!    around the wait for a connection and its use, two noop gauge steps and a noop `record` on the
-//!    way in, a noop `record` on the way out, four noop gauge `set`s, the timeout branch and five
-//!    relaxed atomics. Not counted, as they cannot be taken apart from the call: the span's slot in
-//!    `Call` (a larger future) and the `observed` layer around the acquire. Printed as a fraction
-//!    of side A's `get` in part 2, with the cost of one clock read beside it.
+//!    dropped. *Pool* (`Telemetry::acquiring`, `InFlight`'s drop): the branch on the way in, and
+//!    the one on the way out on an empty checkout time. Not counted, as they cannot be taken apart
+//!    from the call: the span's slot in `Call` (a larger future) and the `observed` layer around
+//!    the acquire. Printed as a fraction of side A's `get` in part 2, with the cost of one clock
+//!    read beside it; and, for comparison, the same hooks with `recording` set (what they cost
+//!    with a recorder, on no-op handles).
 //! 2. **A recorder**: `metrics_util`'s `DebuggingRecorder` (its histograms are the lock-free
 //!    buckets the Prometheus exporter keeps; drained every 1 000 rounds, as a scrape would), no
 //!    subscriber. A database binds its metric handles when it connects and a method its duration
@@ -193,9 +194,12 @@ async fn main() {
     }
     let polls_per_get = polls.div_ceil(2_000);
 
-    // 1. Nothing installed: the hooks alone.
-    let hooks = Hooks::new(polls_per_get as u32);
+    // 1. Nothing installed: the hooks alone, as a database connected now has them; and the same
+    //    with the clocks read, as before a database asked.
+    let hooks = Hooks::new(polls_per_get as u32, dbkit::observe::recorder_installed());
+    assert!(!hooks.recording, "no recorder is installed yet");
     let none = hooks_alone(&hooks, batches);
+    let clocked = hooks_alone(&Hooks::new(polls_per_get as u32, true), batches / 4);
 
     // 2. A, A′ (control) and B (recorder), the same keys, the order cycling through all six.
     const ORDERS: [[u8; 3]; 6] = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
@@ -251,7 +255,8 @@ async fn main() {
 
     println!(
         "none: hooks {:.1} ns per get (IQR {:.1}–{:.1}; call {:.1} + pool {:.1}; a clock read {:.1}; \
-         {polls_per_get} polls instrumented; medians of {batches} batches of {BATCH}) = {:.3} % of A's {:.2} µs get",
+         {polls_per_get} polls instrumented; medians of {batches} batches of {BATCH}) = {:.3} % of A's {:.2} µs get; \
+         with the clocks read {:.1} ns = {:.3} %",
         none.all.0,
         none.all.1,
         none.all.2,
@@ -260,6 +265,8 @@ async fn main() {
         none.clock.0,
         none.all.0 / (a_median.as_secs_f64() * 1e9) * 100.0,
         a_median.as_secs_f64() * 1e6,
+        clocked.all.0,
+        clocked.all.0 / (a_median.as_secs_f64() * 1e9) * 100.0,
     );
     println!("{}", b_over_a.report("recorder B/A", "B", "A"));
     println!("{}", twin_over_a.report("control A'/A", "A'", "A"));
@@ -322,6 +329,8 @@ async fn spans_of_gets(plain: &PlainRepository) -> usize {
 
 /// What a pooled call holds for its hooks, registered with no recorder installed: noop handles.
 struct Hooks {
+    /// What a database asks when it connects: is a recorder installed?
+    recording: bool,
     // The call's.
     id: u64,
     operation: OnceLock<(u64, Histogram)>,
@@ -342,11 +351,12 @@ struct Hooks {
 }
 
 impl Hooks {
-    fn new(polls: u32) -> Hooks {
+    fn new(polls: u32, recording: bool) -> Hooks {
         let operation = OnceLock::new();
         operation
             .get_or_init(|| (7, metrics::histogram!("db.client.operation.duration", "db.system.name" => "sqlite")));
         Hooks {
+            recording,
             id: 7,
             operation,
             system: "sqlite",
@@ -396,29 +406,35 @@ fn bare(h: &Hooks) {
 /// the same polling. `started` stands for retry's start.
 #[inline(never)]
 fn call_hooks(h: &Hooks, started: Instant) {
-    let span = tracing::info_span!(
-        target: "dbkit",
-        "SELECT bench_observe",
-        db.system.name = h.system,
-        db.namespace = h.namespace.as_str(),
-        db.operation.name = "SELECT",
-        db.collection.name = "bench_observe",
-        db.query.summary = "SELECT bench_observe",
-        db.query.text = tracing::field::Empty,
-        server.address = h.server_address.as_str(),
-        error.type = tracing::field::Empty,
-        otel.kind = "client",
-        otel.status_code = tracing::field::Empty,
-    );
+    let span = if !dbkit::__private::spans_wanted() {
+        tracing::Span::none()
+    } else {
+        tracing::info_span!(
+            target: "dbkit",
+            "SELECT bench_observe",
+            db.system.name = h.system,
+            db.namespace = h.namespace.as_str(),
+            db.operation.name = "SELECT",
+            db.collection.name = "bench_observe",
+            db.query.summary = "SELECT bench_observe",
+            db.query.text = tracing::field::Empty,
+            server.address = h.server_address.as_str(),
+            error.type = tracing::field::Empty,
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+        )
+    };
     let instrumented = span.clone();
     if !span.is_disabled() {
         span.record("db.query.text", "SELECT ...");
     }
     run_to_end(Polls(h.polls - 1).instrument(instrumented));
-    let elapsed = started.elapsed();
-    let (id, histogram) = h.operation.get_or_init(|| unreachable!());
-    if *id == h.id {
-        histogram.record(elapsed);
+    if h.recording {
+        let elapsed = started.elapsed();
+        let (id, histogram) = h.operation.get_or_init(|| unreachable!());
+        if *id == h.id {
+            histogram.record(elapsed);
+        }
     }
     drop(span);
 }
@@ -436,6 +452,9 @@ fn pool_hooks(h: &Hooks) {
 /// taken.
 #[inline(always)]
 fn pool_acquired(h: &Hooks) -> Option<Instant> {
+    if !black_box(h.recording) {
+        return None;
+    }
     h.pending.increment(1.0);
     let started = Instant::now();
     let now = Instant::now();

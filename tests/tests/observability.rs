@@ -423,3 +423,25 @@ async fn the_cache_counts_its_decisions() {
     let everything = format!("{recorded:?}\n{}", capture.text());
     assert!(!everything.contains(MARKER), "the cached unique value was recorded:\n{everything}");
 }
+
+/// With no recorder when it connects, a database reads no clock for metrics and records nothing
+/// for its life, even under a recorder installed later ("install the recorder before connecting").
+/// The control: the same calls on a database connected under that recorder are recorded.
+#[tokio::test]
+async fn a_database_connected_with_no_recorder_records_nothing() {
+    assert!(!dbkit::observe::recorder_installed(), "no recorder on this thread yet");
+    let Some(unobserved) = dbkit_tests::connect(Backend::Sqlite).await else { return };
+    let (snapshotter, _metrics) = record_metrics();
+    assert!(dbkit::observe::recorder_installed(), "metrics-util's recorder is seen");
+    let Some(observed) = dbkit_tests::connect(Backend::Sqlite).await else { return };
+    for db in [&unobserved, &observed] {
+        fresh_table(db).await;
+        let repo = AccountRepository::new(db);
+        let created = repo.create(&NewAccount { username: "quiet".to_owned(), note: None }).await.unwrap();
+        assert!(repo.get(created.id).await.unwrap().is_some());
+    }
+    let metrics = metrics(&snapshotter);
+    let durations = find(&metrics, "db.client.operation.duration", &[("db.operation.name", "SELECT")]);
+    let samples: usize = durations.iter().map(|m| histogram_count(m)).sum();
+    assert_eq!(samples, 1, "only the database connected under the recorder records its get: {durations:?}");
+}

@@ -142,14 +142,18 @@ impl Methods<'_> {
                     let cached = self.cached_method(role, &inner, &args);
                     let summary = format!("{verb} {table}");
                     quote! {
-                        let __span = #p::tracing::info_span!(
-                            target: "dbkit",
-                            #summary,
-                            db.operation.name = #verb,
-                            db.collection.name = #table,
-                            db.query.summary = #summary,
-                            dbkit.cached = true,
-                        );
+                        let __span = if !#p::spans_wanted() {
+                            #p::tracing::Span::none()
+                        } else {
+                            #p::tracing::info_span!(
+                                target: "dbkit",
+                                #summary,
+                                db.operation.name = #verb,
+                                db.collection.name = #table,
+                                db.query.summary = #summary,
+                                dbkit.cached = true,
+                            )
+                        };
                         #p::Instrument::instrument(async { #cached }, __span).await
                     }
                 }
