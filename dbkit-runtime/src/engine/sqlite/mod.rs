@@ -9,6 +9,8 @@
 //! the same database; the pool keeps one connection open for its whole life (no recycling, no idle
 //! reaping), because the database disappears when its last connection closes.
 
+pub(crate) mod native;
+
 use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
