@@ -547,6 +547,8 @@ pub(crate) fn category(error: &Error) -> ErrorCategory {
         Error::OutcomeUnknown { source } | Error::Constraint { source, .. } => source.category(),
         #[cfg(feature = "_sql")]
         Error::Sqlx(e) => sqlx_category(e),
+        #[cfg(feature = "sqlite")]
+        Error::Sqlite(e) => rusqlite_category(e),
         #[cfg(feature = "clickhouse")]
         Error::ClickHouse(e) => clickhouse_error_category(e),
         #[cfg(feature = "oracle")]
@@ -561,6 +563,10 @@ pub(crate) fn is_rolled_back(error: &Error) -> bool {
         Error::Constraint { source, .. } => source.is_rolled_back(),
         #[cfg(feature = "_sql")]
         Error::Sqlx(sqlx::Error::Database(db)) => sql_rolled_back(db.as_ref()),
+        #[cfg(feature = "sqlite")]
+        Error::Sqlite(e) => {
+            e.sqlite_error().is_some_and(|e| SQLITE_ROLLED_BACK.iter().any(|&(c, _)| c == e.extended_code))
+        }
         #[cfg(feature = "oracle")]
         Error::Oracle(e) => oracle_code(e).is_some_and(|ora| ORACLE_ROLLED_BACK.iter().any(|&(c, _)| c == ora)),
         _ => false,
@@ -652,6 +658,19 @@ fn sqlx_category(error: &sqlx::Error) -> ErrorCategory {
         | sqlx::Error::InvalidSavePointStatement
         | sqlx::Error::RowNotFound => Permanent,
         other => message_category(&other.to_string()),
+    }
+}
+
+/// The native SQLite engine's errors: SQLite's extended result code where there is one, as for
+/// sqlx's; the rest are rusqlite's own mistakes of type or shape, which no retry mends.
+#[cfg(feature = "sqlite")]
+fn rusqlite_category(error: &rusqlite::Error) -> ErrorCategory {
+    match error {
+        rusqlite::Error::SqliteFailure(e, message) => {
+            or_message(sqlite_category(e.extended_code), || message.clone().unwrap_or_else(|| e.to_string()))
+        }
+        rusqlite::Error::InvalidPath(_) => Connection,
+        _ => Permanent,
     }
 }
 
@@ -993,6 +1012,9 @@ mod tests {
             .await
             .unwrap();
         sqlx::query("INSERT INTO t VALUES (1, 'a', 1)").execute(&mut conn).await.unwrap();
+        // The native engine's driver, on the same schema: its errors classify as sqlx's do.
+        let native = rusqlite::Connection::open_in_memory().unwrap();
+        native.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n INT CHECK (n > 0)); INSERT INTO t VALUES (1, 'a', 1)").unwrap();
         for (sql, category) in [
             ("INSERT INTO t VALUES (1, 'b', 1)", Integrity),
             ("INSERT INTO t VALUES (2, 'a', 1)", Integrity),
@@ -1004,7 +1026,12 @@ mod tests {
             let error = Error::from(sqlx::query(sql).execute(&mut conn).await.unwrap_err());
             assert_eq!(error.category(), category, "{sql}: {error}");
             assert!(!error.is_rolled_back(), "{sql}");
+            let error = Error::from(native.execute(sql, []).unwrap_err());
+            assert_eq!(error.category(), category, "native: {sql}: {error}");
+            assert!(!error.is_rolled_back(), "native: {sql}");
         }
+        let wrong_type = Error::from(native.query_row("SELECT name FROM t", [], |r| r.get::<_, i64>(0)).unwrap_err());
+        assert_eq!(wrong_type.category(), Permanent, "{wrong_type}");
     }
 
     #[cfg(feature = "sqlite")]
@@ -1022,6 +1049,11 @@ mod tests {
         let error = Error::from(sqlx::query("INSERT INTO t VALUES (1)").execute(&mut b).await.unwrap_err());
         assert_eq!(error.category(), Transient, "{error}");
         assert!(error.is_rolled_back(), "{error}");
+        let native = rusqlite::Connection::open(&dir).unwrap();
+        native.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let error = Error::from(native.execute("INSERT INTO t VALUES (1)", []).unwrap_err());
+        assert_eq!(error.category(), Transient, "native: {error}");
+        assert!(error.is_rolled_back(), "native: {error}");
         sqlx::query("ROLLBACK").execute(&mut a).await.unwrap();
         drop((a, b));
         let _ = std::fs::remove_file(&dir);

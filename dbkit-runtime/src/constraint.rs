@@ -276,6 +276,15 @@ fn violation(error: &Error) -> Violation<'_> {
         Error::Constraint { source, .. } => violation(source),
         #[cfg(feature = "_sql")]
         Error::Sqlx(sqlx::Error::Database(db)) => sql_violation(db.as_ref()),
+        #[cfg(feature = "sqlite")]
+        Error::Sqlite(rusqlite::Error::SqliteFailure(e, message)) => match sqlite_kind(e.extended_code) {
+            Some(kind) => Violation {
+                kind: Some(kind),
+                column: if kind == Unique { message.as_deref().and_then(sqlite_column) } else { None },
+                ..Violation::default()
+            },
+            None => Violation::default(),
+        },
         #[cfg(feature = "oracle")]
         Error::Oracle(e) => {
             let Some(kind) = crate::classify::oracle_code(e).and_then(oracle_kind) else {
@@ -487,6 +496,15 @@ mod tests {
         .await
         .unwrap();
         sqlx::query("INSERT INTO users VALUES (1, 'ada', 'a@x', 1, NULL)").execute(&mut conn).await.unwrap();
+        // The native engine's driver, on the same schema: the same kinds, columns and fields.
+        let native = rusqlite::Connection::open_in_memory().unwrap();
+        native
+            .execute_batch(
+                "PRAGMA foreign_keys = ON; CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, \
+                 mail TEXT UNIQUE, n INT CHECK (n > 0), parent INT REFERENCES users (id)); \
+                 INSERT INTO users VALUES (1, 'ada', 'a@x', 1, NULL)",
+            )
+            .unwrap();
         for (sql, kind, column, field) in [
             ("INSERT INTO users VALUES (2, 'ada', 'b@x', 1, NULL)", Some(Unique), Some("username"), Some("username")),
             ("INSERT INTO users VALUES (2, 'bob', 'a@x', 1, NULL)", Some(Unique), Some("mail"), Some("email")),
@@ -499,6 +517,10 @@ mod tests {
             let error = Error::from(sqlx::query(sql).execute(&mut conn).await.unwrap_err());
             assert_eq!(error.constraint_kind(), kind, "{sql}: {error}");
             assert_eq!(error.unique_violation(), column, "{sql}: {error}");
+            let theirs = Error::from(native.execute(sql, []).unwrap_err());
+            assert_eq!(theirs.constraint_kind(), kind, "native: {sql}: {theirs}");
+            assert_eq!(theirs.unique_violation(), column, "native: {sql}: {theirs}");
+            assert_eq!(attach(theirs, &USERS).unique_violation(), field, "native: {sql}");
             let attached = attach(error, &USERS);
             assert_eq!(attached.constraint_kind(), kind, "{sql}: {attached}");
             assert_eq!(attached.unique_violation(), field, "{sql}: {attached}");

@@ -191,6 +191,11 @@ pub enum Error {
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
 
+    /// An error from dbkit's native SQLite engine (the `rusqlite` crate's).
+    #[cfg(feature = "sqlite")]
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
     /// An error from the `clickhouse` crate.
     #[cfg(feature = "clickhouse")]
     #[error("clickhouse: {0}")]
