@@ -535,6 +535,8 @@ pub(crate) fn category(error: &Error) -> ErrorCategory {
         | Error::BackendMismatch { .. }
         | Error::AmbiguousDatabase { .. }
         | Error::TransactionsUnsupported { .. } => Permanent,
+        #[cfg(feature = "sqlite")]
+        Error::SqliteUnitIsNative { .. } => Permanent,
         Error::Decode { .. } => Permanent,
         Error::Connect { source, .. } => match source.category() {
             Permanent => Permanent,

@@ -137,6 +137,19 @@ pub enum Error {
         database: String,
     },
 
+    /// Raw sqlx asked of a SQLite unit of work (`tx.sqlx::<Sqlite>()`): SQLite's units run on
+    /// dbkit's native engine (see `dbkit_runtime::engine` docs on SQLite), so their connection is
+    /// a rusqlite one, [`DatabaseTransaction::sqlite`](crate::DatabaseTransaction::sqlite).
+    #[cfg(feature = "sqlite")]
+    #[error(
+        "the units of work of SQLite database `{database}` run on dbkit's native engine, not on sqlx: use `tx.sqlite()?` \
+         (a `rusqlite::Connection`) for raw SQL in them, or `db.begin::<Sqlite>()` for a sqlx transaction of your own"
+    )]
+    SqliteUnitIsNative {
+        /// The database's name.
+        database: String,
+    },
+
     /// A database is already registered under this name.
     #[error("a database named `{name}` is already registered")]
     AlreadyRegistered {

@@ -41,6 +41,8 @@ pub use crate::call_session::{CallSession, CallTransaction, Lent};
 use crate::constraint::UniqueKeys;
 #[cfg(feature = "clickhouse")]
 use crate::engine::clickhouse::ClickHouseSession;
+#[cfg(feature = "sqlite")]
+pub use crate::engine::sqlite::call::SqliteCall;
 #[cfg(feature = "oracle")]
 use crate::engine::oracle::OracleSession;
 pub use crate::operation::{Failure, OpKind, Operation};
@@ -259,6 +261,23 @@ impl<'a> Call<'a> {
         };
         self.connected.store(true, Ordering::Relaxed);
         Ok(tx)
+    }
+
+    /// The native SQLite engine for this attempt, counted as a session in flight, or the caller's
+    /// transaction.
+    ///
+    /// *Feature `sqlite`.*
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(&self) -> Result<SqliteCall<'_, 'a>, Failure> {
+        let call = match &self.unit {
+            Some(slot) => SqliteCall::lent(slot).map_err(Failure::NotSent)?,
+            None => {
+                let (engine, in_flight) = self.db.native_sqlite().map_err(Failure::NotSent)?;
+                SqliteCall::pooled(engine, in_flight)
+            }
+        };
+        self.connected.store(true, Ordering::Relaxed);
+        Ok(call)
     }
 
     /// A ClickHouse client for this attempt, counted as a session in flight (ClickHouse has no

@@ -8,7 +8,7 @@
 //!
 //! | feature | backend | driver |
 //! |---|---|---|
-//! | `sqlite` (default) | SQLite | sqlx |
+//! | `sqlite` (default) | SQLite | dbkit's native engine on rusqlite; sqlx for raw sessions |
 //! | `postgres` | PostgreSQL | sqlx |
 //! | `mysql` | MySQL, MariaDB | sqlx |
 //! | `clickhouse` | ClickHouse | clickhouse |
@@ -80,6 +80,11 @@ pub use clickhouse;
 /// The `oracle` crate dbkit's Oracle backend is built on, for statements on an [`OracleSession`].
 #[cfg(feature = "oracle")]
 pub use oracle;
+
+/// The rusqlite crate dbkit's SQLite engine is built on, for raw SQL in a SQLite unit of work
+/// ([`DatabaseTransaction::sqlite`]).
+#[cfg(feature = "sqlite")]
+pub use rusqlite;
 
 /// The sqlx crate dbkit is built on, for raw queries on a [`Session`].
 #[cfg(feature = "_sql")]

@@ -66,6 +66,15 @@ pub use {
     sqlx,
 };
 
+// SQLite: dbkit's native engine — the driver crate, what a call runs on, and the row code.
+#[cfg(feature = "sqlite")]
+pub use {
+    crate::engine::sqlite::call::SqliteCall,
+    crate::engine::sqlite::native::{SqliteConn, WriteKind},
+    crate::engine::sqlite::row as sqlite_row,
+    rusqlite,
+};
+
 // ClickHouse: the driver crate, and how the rows of a repository travel as `RowBinary`.
 #[cfg(feature = "clickhouse")]
 pub use {

@@ -35,7 +35,7 @@ impl SqlDriver for sqlx::Sqlite {
     fn pool(engine: &Engine) -> Option<&sqlx::Pool<Self>> {
         #[allow(unreachable_patterns)]
         match engine {
-            Engine::Sqlite(p) => Some(p),
+            Engine::Sqlite(e) => Some(&e.pool),
             _ => None,
         }
     }

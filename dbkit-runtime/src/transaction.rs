@@ -11,6 +11,8 @@ use std::fmt;
 
 #[cfg(feature = "oracle")]
 use crate::engine::oracle::{OracleSession, OracleTransaction};
+#[cfg(feature = "sqlite")]
+use crate::engine::sqlite::unit::SqliteTransaction;
 #[cfg(feature = "_sql")]
 use crate::session::{SqlDriver, Transaction};
 use crate::{Backend, Database, Error, Result};
@@ -50,27 +52,28 @@ pub struct DatabaseTransaction {
     invalidations: Vec<(crate::RedisCache, Vec<String>)>,
 }
 
-/// `$body` with `$tx` bound to the driver's transaction inside `$inner` (an `AnyTransaction`, by
-/// value or by reference), and `$oracle` for Oracle's: the one `match` over the drivers that
-/// every method below shares.
+/// `$body` with `$tx` bound to the sqlx driver's transaction inside `$inner` (an
+/// `AnyTransaction`, by value or by reference), `$native` for the native engines' (SQLite's and
+/// Oracle's, which have the same methods): the one `match` over the drivers that every method
+/// below shares.
 macro_rules! on_driver {
-    ($inner:expr, $tx:ident => $body:expr, $oracle:ident => $oracle_body:expr) => {
+    ($inner:expr, $tx:ident => $body:expr, $native:ident => $native_body:expr) => {
         match $inner {
             #[cfg(feature = "sqlite")]
-            AnyTransaction::Sqlite($tx) => $body,
+            AnyTransaction::Sqlite($native) => $native_body,
             #[cfg(feature = "postgres")]
             AnyTransaction::Postgres($tx) => $body,
             #[cfg(feature = "mysql")]
             AnyTransaction::MySql($tx) => $body,
             #[cfg(feature = "oracle")]
-            AnyTransaction::Oracle($oracle) => $oracle_body,
+            AnyTransaction::Oracle($native) => $native_body,
         }
     };
 }
 
 pub(crate) enum AnyTransaction {
     #[cfg(feature = "sqlite")]
-    Sqlite(Transaction<sqlx::Sqlite>),
+    Sqlite(SqliteTransaction),
     #[cfg(feature = "postgres")]
     Postgres(Transaction<sqlx::Postgres>),
     #[cfg(feature = "mysql")]
@@ -84,7 +87,7 @@ impl DatabaseTransaction {
     pub(crate) async fn begin(db: &Database) -> Result<DatabaseTransaction> {
         let inner = match db.backend() {
             #[cfg(feature = "sqlite")]
-            Backend::Sqlite => AnyTransaction::Sqlite(db.begin().await?),
+            Backend::Sqlite => AnyTransaction::Sqlite(db.begin_sqlite_unit().await?),
             #[cfg(feature = "postgres")]
             Backend::Postgres => AnyTransaction::Postgres(db.begin().await?),
             #[cfg(feature = "mysql")]
@@ -129,6 +132,10 @@ impl DatabaseTransaction {
     /// *Features `sqlite`, `postgres`, `mysql`.*
     #[cfg(feature = "_sql")]
     pub fn sqlx<DB: SqlDriver>(&mut self) -> Result<&mut DB::Connection> {
+        #[cfg(feature = "sqlite")]
+        if DB::BACKEND == Backend::Sqlite && self.sqlite_unit().is_some() {
+            return Err(Error::SqliteUnitIsNative { database: self.database.name().to_owned() });
+        }
         if self.driver::<DB>().is_none() {
             return Err(self.mismatch("a sqlx transaction", DB::BACKEND));
         }
@@ -138,16 +145,66 @@ impl DatabaseTransaction {
     /// The `DB` driver's transaction, when the database is a `DB` one. A downcast rather than a
     /// method of each driver, so that [`SqlDriver`] need not know this type.
     #[cfg(feature = "_sql")]
+    // With SQLite alone every transaction is the native engine's: there is no sqlx one to find.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unreachable_code, unused_variables))]
     pub(crate) fn driver<DB: SqlDriver>(&self) -> Option<&Transaction<DB>> {
-        let tx: &dyn Any = on_driver!(&self.inner, tx => tx, _oracle => return None);
+        let tx: &dyn Any = on_driver!(&self.inner, tx => tx, _native => return None);
         tx.downcast_ref()
     }
 
     /// [`driver`](DatabaseTransaction::driver), mutably.
     #[cfg(feature = "_sql")]
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unreachable_code, unused_variables))]
     pub(crate) fn driver_mut<DB: SqlDriver>(&mut self) -> Option<&mut Transaction<DB>> {
-        let tx: &mut dyn Any = on_driver!(&mut self.inner, tx => tx, _oracle => return None);
+        let tx: &mut dyn Any = on_driver!(&mut self.inner, tx => tx, _native => return None);
         tx.downcast_mut()
+    }
+
+    /// The transaction's SQLite connection, for raw statements in the unit: a
+    /// [`rusqlite::Connection`](https://docs.rs/rusqlite) of dbkit's native SQLite engine, already
+    /// in the unit's transaction (do not commit in it; a savepoint of your own is fine). Fails
+    /// with [`Error::BackendMismatch`] when the database is not a SQLite one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
+    /// use dbkit_runtime::Database;
+    ///
+    /// let db = Database::connect("sqlite::memory:").await?;
+    /// let n = db
+    ///     .transaction(async |tx| {
+    ///         let conn = tx.sqlite()?;
+    ///         conn.execute("CREATE TABLE t (n INTEGER)", [])?;
+    ///         conn.execute("INSERT INTO t VALUES (?1)", [41])?;
+    ///         Ok(conn.query_row("SELECT n + 1 FROM t", [], |row| row.get::<_, i64>(0))?)
+    ///     })
+    ///     .await?;
+    /// assert_eq!(n, 42);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// *Feature `sqlite`.*
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(&mut self) -> Result<&rusqlite::Connection> {
+        if self.sqlite_unit().is_none() {
+            return Err(self.mismatch("a SQLite transaction", Backend::Sqlite));
+        }
+        Ok(self.sqlite_unit_mut().expect("checked above").connection())
+    }
+
+    /// The native SQLite transaction, when the database is a SQLite one.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn sqlite_unit(&self) -> Option<&SqliteTransaction> {
+        #[allow(irrefutable_let_patterns)] // the only variant with the sqlite feature alone
+        let AnyTransaction::Sqlite(unit) = &self.inner else { return None };
+        Some(unit)
+    }
+
+    /// [`sqlite_unit`](Self::sqlite_unit), mutably: its connection is reached through `&mut`.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn sqlite_unit_mut(&mut self) -> Option<&mut SqliteTransaction> {
+        #[allow(irrefutable_let_patterns)]
+        let AnyTransaction::Sqlite(unit) = &mut self.inner else { return None };
+        Some(unit)
     }
 
     /// The transaction's Oracle connection, for raw statements: what
@@ -216,16 +273,16 @@ impl DatabaseTransaction {
     /// Queues the rollback to the innermost savepoint (see [`savepoint`](Self::savepoint)): it is
     /// sent before the transaction's next statement.
     fn start_savepoint_rollback(&mut self) {
-        on_driver!(&mut self.inner, tx => start_rollback(tx), oracle => oracle.start_savepoint_rollback())
+        on_driver!(&mut self.inner, tx => start_rollback(tx), native => native.start_savepoint_rollback())
     }
 
     async fn begin_savepoint(&mut self) -> Result<()> {
-        on_driver!(&mut self.inner, tx => begin_savepoint(tx).await, oracle => oracle.begin_savepoint().await)
+        on_driver!(&mut self.inner, tx => begin_savepoint(tx).await, native => native.begin_savepoint().await)
     }
 
     /// Releases the innermost savepoint (`keep`) or rolls back to it.
     async fn end_savepoint(&mut self, keep: bool) -> Result<()> {
-        on_driver!(&mut self.inner, tx => end_savepoint(tx, keep).await, oracle => oracle.end_savepoint(keep).await)
+        on_driver!(&mut self.inner, tx => end_savepoint(tx, keep).await, native => native.end_savepoint(keep).await)
     }
 
     /// Commits; see [`Transaction::commit`](crate::Transaction::commit).
@@ -244,12 +301,12 @@ impl DatabaseTransaction {
     }
 
     pub(crate) async fn commit(self) -> Result<()> {
-        on_driver!(self.inner, tx => tx.commit().await, oracle => oracle.commit().await)
+        on_driver!(self.inner, tx => tx.commit().await, native => native.commit().await)
     }
 
     /// Rolls back.
     pub(crate) async fn rollback(self) -> Result<()> {
-        on_driver!(self.inner, tx => tx.rollback().await, oracle => oracle.rollback().await)
+        on_driver!(self.inner, tx => tx.rollback().await, native => native.rollback().await)
     }
 }
 
@@ -278,17 +335,17 @@ impl Drop for OpenSavepoint<'_> {
 
 /// A savepoint on `tx`'s connection: sqlx's transaction manager counts the depth, so
 /// `SAVEPOINT`s nest, as the savepoints of generated writes inside the transaction do.
-#[cfg(feature = "_sql")]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn begin_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>) -> Result<()> {
     Ok(<DB::TransactionManager as sqlx_core::transaction::TransactionManager>::begin(&mut **tx, None).await?)
 }
 
-#[cfg(feature = "_sql")]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn start_rollback<DB: SqlDriver>(tx: &mut Transaction<DB>) {
     <DB::TransactionManager as sqlx_core::transaction::TransactionManager>::start_rollback(&mut **tx);
 }
 
-#[cfg(feature = "_sql")]
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn end_savepoint<DB: SqlDriver>(tx: &mut Transaction<DB>, keep: bool) -> Result<()> {
     type Manager<DB> = <DB as sqlx::Database>::TransactionManager;
     if keep {

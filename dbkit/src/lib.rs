@@ -12,7 +12,7 @@
 //!
 //! | feature | backend | driver |
 //! |---|---|---|
-//! | `sqlite` (default) | SQLite | sqlx |
+//! | `sqlite` (default) | SQLite | dbkit's native engine on rusqlite (sqlx for raw sessions) |
 //! | `postgres` | PostgreSQL | sqlx |
 //! | `mysql` | MySQL, MariaDB | sqlx |
 //! | `clickhouse` | ClickHouse | clickhouse |
@@ -930,6 +930,8 @@ pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drai
 pub use dbkit_runtime::{RedisCache, cache};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
+#[cfg(feature = "sqlite")]
+pub use dbkit_runtime::rusqlite;
 
 /// The everyday names: `use dbkit::prelude::*;`.
 pub mod prelude {

@@ -1,5 +1,6 @@
 //! The backends: for each, its column types, the text of its statements and the bodies that run
-//! them, in one folder — `sql/` (SQLite, PostgreSQL and MySQL on sqlx), `clickhouse/`, `oracle/` —
+//! them, in one folder — `sql/` (PostgreSQL and MySQL on sqlx, and the SQL every dialect shares),
+//! `sqlite/` (SQLite's bodies, on dbkit's native engine), `clickhouse/`, `oracle/` —
 //! and `stub.rs`, what a model that failed its checks gets.
 //!
 //! A backend is a [`Provider`] to the one renderer of the repository (`crate::repository`): it
@@ -11,6 +12,7 @@ pub(crate) mod clickhouse;
 pub(crate) mod oracle;
 mod provider;
 pub(crate) mod sql;
+mod sqlite;
 mod stub;
 
 pub(crate) use self::provider::Provider;
@@ -149,6 +151,8 @@ pub(crate) fn providers<'a>(cont: &'a Container<'a>) -> Vec<(Backend, Box<dyn Pr
     cont.backends()
         .map(|backend| {
             let provider: Box<dyn Provider + 'a> = match sql::Dialect::of(backend) {
+                // SQLite's statements are the SQL dialect's; they run on dbkit's native engine.
+                Some(sql::Dialect::Sqlite) => Box::new(sqlite::SqliteProvider::new(cont)),
                 Some(dialect) => Box::new(sql::SqlProvider::new(cont, dialect)),
                 None if backend == Backend::ClickHouse => Box::new(clickhouse::ClickHouseProvider::new(cont)),
                 None => Box::new(oracle::OracleProvider::new(cont)),

@@ -412,7 +412,10 @@ impl Closing {
     fn start(db: &Database) -> Closing {
         match db.engine() {
             #[cfg(feature = "sqlite")]
-            Engine::Sqlite(pool) => Closing::start_pool(pool),
+            Engine::Sqlite(e) => {
+                e.native.close();
+                Closing::start_pool(&e.pool)
+            }
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => Closing::start_pool(pool),
             #[cfg(feature = "mysql")]

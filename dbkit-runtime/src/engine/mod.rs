@@ -33,7 +33,7 @@ use crate::{Backend, DatabaseConfig, Error, Result};
 #[allow(clippy::large_enum_variant)]
 pub enum Engine {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(sqlite::SqliteEngine),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::PgPool),
     #[cfg(feature = "mysql")]
@@ -122,7 +122,7 @@ impl Engine {
     pub(crate) fn pool_counts(&self) -> (u32, u32) {
         match self {
             #[cfg(feature = "sqlite")]
-            Engine::Sqlite(p) => (p.size(), p.num_idle() as u32),
+            Engine::Sqlite(e) => e.native.pool_counts(),
             #[cfg(feature = "postgres")]
             Engine::Postgres(p) => (p.size(), p.num_idle() as u32),
             #[cfg(feature = "mysql")]
@@ -139,7 +139,7 @@ impl Engine {
     pub(crate) async fn ping(&self) -> Result<()> {
         match self {
             #[cfg(feature = "sqlite")]
-            Engine::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Engine::Sqlite(e) => e.native.ping().await?,
             #[cfg(feature = "postgres")]
             Engine::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
             #[cfg(feature = "mysql")]
@@ -156,7 +156,7 @@ impl Engine {
     pub(crate) async fn server_version(&self) -> Result<String> {
         Ok(match self {
             #[cfg(feature = "sqlite")]
-            Engine::Sqlite(p) => sqlx::query_scalar("SELECT sqlite_version()").fetch_one(p).await?,
+            Engine::Sqlite(e) => e.native.version().await?,
             #[cfg(feature = "postgres")]
             Engine::Postgres(p) => sqlx::query_scalar("SHOW server_version").fetch_one(p).await?,
             #[cfg(feature = "mysql")]
@@ -172,7 +172,10 @@ impl Engine {
     pub(crate) async fn close(&self) {
         match self {
             #[cfg(feature = "sqlite")]
-            Engine::Sqlite(p) => p.close().await,
+            Engine::Sqlite(e) => {
+                e.native.close();
+                e.pool.close().await;
+            }
             #[cfg(feature = "postgres")]
             Engine::Postgres(p) => p.close().await,
             #[cfg(feature = "mysql")]

@@ -29,9 +29,6 @@ pub struct Post {
     pub body: String,
 }
 
-/// A user and one of their posts, per row.
-type UserPostRow = (i64, String, String, Option<String>, i64, String, String);
-
 #[dbkit::queries(join = [Post])]
 impl UserRepository {
     /// The join workload: a user and their posts, by the user's id.
@@ -39,7 +36,8 @@ impl UserRepository {
         "SELECT u.id, u.username, u.email, u.bio, p.id AS post_id, p.title, p.body \
          FROM peer_users u JOIN peer_posts p ON p.user_id = u.id WHERE u.id = :id ORDER BY p.id"
     )]
-    pub async fn with_posts(&self, id: i64) -> dbkit::Result<Vec<UserPostRow>>;
+    #[allow(clippy::type_complexity)] // a user and one of their posts, per row
+    pub async fn with_posts(&self, id: i64) -> dbkit::Result<Vec<(i64, String, String, Option<String>, i64, String, String)>>;
 }
 
 fn sum(u: &User) -> u64 {
@@ -54,7 +52,12 @@ pub async fn connect(url: &str) -> Database {
 
 pub async fn run(args: &Args) {
     let db = connect(&args.url).await;
-    let engine = db.server_version().to_owned();
+    // What the stack runs on: the SQLite library it links (the servers' versions are reported
+    // once, by the setup).
+    let engine = match args.backend {
+        harness::Backend::Sqlite => format!("sqlite-{}", db.server_version()),
+        _ => "-".to_owned(),
+    };
     let users = UserRepository::new(&db);
     let total = args.total();
     match args.workload {

@@ -6,7 +6,7 @@
 //! The choices are documented, with their reasons, in the type table of the `dbkit` crate docs.
 
 mod provider;
-mod statements;
+pub(crate) mod statements;
 
 pub(crate) use self::provider::SqlProvider;
 #[cfg(test)]

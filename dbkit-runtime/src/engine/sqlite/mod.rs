@@ -1,42 +1,100 @@
-//! SQLite through sqlx.
+//! SQLite: dbkit's native engine ([`native`], on rusqlite) for everything generated — repository
+//! methods, custom queries, units of work — and a sqlx pool on the same database for raw sessions
+//! (`db.session::<Sqlite>()`, `db.begin::<Sqlite>()`), so code written against sqlx keeps
+//! working.
 //!
-//! Tuning: WAL journal and `synchronous = NORMAL` for files (readers never block the writer, and a
-//! commit is durable at the next checkpoint, SQLite's recommended pairing), a busy timeout so that
-//! concurrent writers wait instead of failing at once, and `foreign_keys = ON`, which SQLite leaves
-//! off by default.
+//! Tuning, on both: WAL journal and `synchronous = NORMAL` for files (readers never block the
+//! writer, and a commit is durable at the next checkpoint, SQLite's recommended pairing), and
+//! `foreign_keys = ON`, which SQLite leaves off by default. sqlx's connections wait `busy_timeout`
+//! for a lock; the native engine waits off the runtime (see [`native`]).
 //!
-//! An in-memory database is opened with a unique shared-cache name, so every pooled connection sees
-//! the same database; the pool keeps one connection open for its whole life (no recycling, no idle
-//! reaping), because the database disappears when its last connection closes.
+//! An in-memory database gets a process-unique shared-cache name (`file:dbkit-memory-N`), which
+//! the native engine's connection and sqlx's open alike, so both see one database; the sqlx pool
+//! keeps one connection open for its whole life (no recycling, no idle reaping), and the engine
+//! keeps its own: the database lives while either does.
 
+pub(crate) mod call;
 pub(crate) mod native;
+#[doc(hidden)] // generated code's, through `__private`
+pub mod row;
+pub(crate) mod unit;
 
-use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
+use self::native::{NativeSqlite, NativeTarget};
 use super::sql::{log_options, pool_options};
 use super::{Engine, ServerInfo};
 use crate::config::Target;
 use crate::{DatabaseConfig, Result};
 
+/// A SQLite database: the native engine, and sqlx's pool for raw sessions.
+#[derive(Debug, Clone)]
+#[doc(hidden)] // named by `Engine`, which is `pub` only for the sealed `SqlDriver`
+pub struct SqliteEngine {
+    pub(crate) native: NativeSqlite,
+    pub(crate) pool: sqlx::SqlitePool,
+}
+
+/// Tells in-memory databases of one process apart.
+static NEXT_MEMORY: AtomicU64 = AtomicU64::new(1);
+
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
     let mut pool = pool_options::<sqlx::Sqlite>(config);
-    let options = match config.target() {
+    let (options, target) = match config.target() {
         Target::SqliteMemory => {
-            // sqlx gives `:memory:` a process-unique `file:sqlx-in-memory-N` name with shared cache.
+            let name = format!(
+                "file:dbkit-memory-{}-{}?mode=memory&cache=shared",
+                std::process::id(),
+                NEXT_MEMORY.fetch_add(1, Ordering::Relaxed)
+            );
             pool = pool.min_connections(1).max_lifetime(None).idle_timeout(None);
-            SqliteConnectOptions::from_str("sqlite::memory:")?
+            let options = SqliteConnectOptions::new().filename(&name).in_memory(true).shared_cache(true);
+            (options, NativeTarget::Memory(name))
         }
-        Target::SqliteFile(path) => SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal),
+        Target::SqliteFile(path) => {
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            (options, NativeTarget::File(path.clone()))
+        }
         Target::Server(_) => unreachable!("an SQLite configuration always has an SQLite target"),
     };
-    let options = options.busy_timeout(config.get_sqlite_busy_timeout()).foreign_keys(true);
+    let busy_timeout = config.get_sqlite_busy_timeout();
+    // The engine first: it creates the file and sets WAL, which sqlx's connections then find.
+    // Opening is file I/O (and WAL set-up): off the runtime.
+    let native = match tokio::task::spawn_blocking(move || NativeSqlite::open(target, busy_timeout)).await {
+        Ok(opened) => opened?,
+        Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
+    };
+    let options = options.busy_timeout(busy_timeout).foreign_keys(true);
     let pool = pool.connect_with(log_options(options, config)).await?;
-    let version: String = sqlx::query_scalar("SELECT sqlite_version()").fetch_one(&pool).await?;
-    Ok((Engine::Sqlite(pool), ServerInfo::plain(version)))
+    let version = native.version().await?;
+    Ok((Engine::Sqlite(SqliteEngine { native, pool }), ServerInfo::plain(version)))
+}
+
+impl crate::Database {
+    /// The native engine, for a call counted as a session in flight.
+    pub(crate) fn native_sqlite(&self) -> crate::Result<(NativeSqlite, crate::drain::tracker::InFlight)> {
+        #[allow(irrefutable_let_patterns)] // the only variant with the sqlite feature alone
+        let Engine::Sqlite(engine) = self.engine() else {
+            return Err(crate::Error::BackendMismatch {
+                what: "the SQLite engine",
+                expected: vec![crate::Backend::Sqlite],
+                actual: self.backend(),
+                database: self.name().to_owned(),
+            });
+        };
+        let in_flight = self.tracker().enter(self.name())?;
+        Ok((engine.native.clone(), in_flight))
+    }
+
+    /// A unit of work on the native engine's writer: `BEGIN IMMEDIATE`.
+    pub(crate) async fn begin_sqlite_unit(&self) -> crate::Result<unit::SqliteTransaction> {
+        let (engine, in_flight) = self.native_sqlite()?;
+        unit::SqliteTransaction::begin(&engine, in_flight).await
+    }
 }

@@ -27,9 +27,6 @@
 //! An in-memory database has one connection, the writer, for reads too: there is no WAL to read
 //! beside it, and a database that lives in memory is a test's or a tool's.
 
-// Not yet called by generated code: issue 17's switch of the SQLite provider comes next.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -160,18 +157,24 @@ fn open_writer(target: &NativeTarget) -> rusqlite::Result<Connection> {
 /// A connection a read or write runs on, with the row helpers generated code calls. Inline, they
 /// keep the read within its budget.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SqliteConn<'c> {
+#[doc(hidden)] // generated code's, through `__private`
+pub struct SqliteConn<'c> {
     conn: &'c Connection,
     inline: bool,
 }
 
 impl<'c> SqliteConn<'c> {
-    pub(crate) fn connection(&self) -> &'c Connection {
+    /// The connection of a unit of work: statements run inline, with no budget.
+    pub(crate) fn in_unit(conn: &'c Connection) -> Self {
+        SqliteConn { conn, inline: false }
+    }
+
+    pub fn connection(&self) -> &'c Connection {
         self.conn
     }
 
     /// The first row of `sql`, decoded, or `None`.
-    pub(crate) fn query_optional<T>(
+    pub fn query_optional<T>(
         &self,
         sql: &str,
         params: impl Params,
@@ -183,7 +186,7 @@ impl<'c> SqliteConn<'c> {
     }
 
     /// Every row of `sql`, decoded. Inline, more than [`INLINE_ROWS`] rows interrupt the read.
-    pub(crate) fn query_all<T>(
+    pub fn query_all<T>(
         &self,
         sql: &str,
         params: impl Params,
@@ -202,7 +205,7 @@ impl<'c> SqliteConn<'c> {
     }
 
     /// Runs `sql`; the rows it changed.
-    pub(crate) fn execute(&self, sql: &str, params: impl Params) -> rusqlite::Result<usize> {
+    pub fn execute(&self, sql: &str, params: impl Params) -> rusqlite::Result<usize> {
         self.conn.prepare_cached(sql)?.execute(params)
     }
 }
@@ -226,7 +229,8 @@ fn is_busy(error: &rusqlite::Error) -> bool {
 
 /// How a write runs on the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WriteKind {
+#[doc(hidden)] // generated code's, through `__private`
+pub enum WriteKind {
     /// One statement, in SQLite's autocommit: it applies whole or not at all.
     Statement,
     /// Several statements in one `BEGIN IMMEDIATE` … `COMMIT`, rolled back if one fails.
@@ -382,11 +386,52 @@ impl NativeSqlite {
         self.shared.blocking_readers.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 
+    /// The library's version.
+    pub(crate) async fn version(&self) -> rusqlite::Result<String> {
+        const SQL: &str = "SELECT sqlite_version()";
+        self.read(SQL, |conn| conn.connection().query_row(SQL, [], |row| row.get(0))).await
+    }
+
+    /// A read of nothing, through the same path as every read: that a connection can be had.
+    pub(crate) async fn ping(&self) -> rusqlite::Result<()> {
+        const SQL: &str = "SELECT 1";
+        self.read(SQL, |conn| conn.connection().query_row(SQL, [], |_| Ok(()))).await
+    }
+
+    /// Connections open, and of those idle (the writer counts as idle when unlocked).
+    pub(crate) fn pool_counts(&self) -> (u32, u32) {
+        let shared = &*self.shared;
+        let idle_inline = shared.inline_readers.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let idle_blocking = shared.blocking_readers.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let writer_idle = usize::from(shared.writer.try_lock().is_ok());
+        (self.open_connections(), (idle_inline + idle_blocking + writer_idle) as u32)
+    }
+
     /// Connections open now: the writer and the readers.
     pub(crate) fn open_connections(&self) -> u32 {
         let blocking = self.shared.blocking_readers.lock().unwrap_or_else(PoisonError::into_inner).len();
         (1 + self.shared.inline_opened.load(Relaxed) + blocking) as u32
     }
+}
+
+/// The writer, in `BEGIN IMMEDIATE`: a unit of work's. Waits for the writers ahead, then for a
+/// lock held by another process off the runtime, as a write does.
+pub(crate) async fn begin_immediate(engine: &NativeSqlite) -> rusqlite::Result<OwnedMutexGuard<Connection>> {
+    let writer = engine.lock_writer().await;
+    match writer.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
+        Ok(_) => return Ok(writer),
+        Err(error) if is_busy(&error) => {}
+        Err(error) => return Err(error),
+    }
+    let busy_timeout = engine.shared.busy_timeout;
+    let interrupt = InterruptOnDrop(Some(writer.get_interrupt_handle()));
+    let (writer, begun) = on_blocking_pool(move || {
+        let begun = waiting(&writer, busy_timeout, |conn| conn.prepare_cached("BEGIN IMMEDIATE")?.execute([]));
+        (writer, begun)
+    })
+    .await;
+    interrupt.disarm();
+    begun.map(|_| writer)
 }
 
 /// `run` as a write of `kind` on `conn`: a transaction is begun `IMMEDIATE` (it takes the write
