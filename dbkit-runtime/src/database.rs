@@ -25,13 +25,14 @@ use crate::{Backend, DatabaseConfig, Error, Result};
 /// assert_eq!(db.backend(), Backend::Sqlite);
 /// db.health_check().await?;
 ///
-/// // Commit on success, roll back on error: the closure's `Result` decides.
+/// // Commit on success, roll back on error: the closure's `Result` decides. (A SQLite unit runs
+/// // on dbkit's native engine, whose raw connection is rusqlite's.)
 /// db.transaction(async |tx| {
-///     sqlx::query("CREATE TABLE notes (body TEXT)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
-///     sqlx::query("INSERT INTO notes VALUES ('kept')").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+///     tx.sqlite()?.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept')")?;
 ///     Ok(())
 /// })
 /// .await?;
+/// // Raw sqlx sessions run on the same database.
 /// let mut session = db.session::<sqlx::Sqlite>().await?;
 /// let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes").fetch_one(&mut *session).await?;
 /// assert_eq!(n, 1);

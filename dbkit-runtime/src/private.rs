@@ -3,16 +3,20 @@
 //! only `::dbkit::__private::…` paths. Not public API: these names change with the macros that
 //! use them, which is why `dbkit` pins this crate to its exact version.
 
+pub use crate::__dbkit_call_span as call_span;
 #[cfg(feature = "_transactions")]
 pub use crate::DatabaseTransaction;
 pub use crate::constraint::UniqueKeys;
 pub use crate::exec::{Call, CallOptions};
 pub use crate::model::TableDef;
+pub use crate::observe::__spans_wanted as spans_wanted;
 pub use crate::operation::{Failure, OpKind, Operation};
 pub use crate::schema::Column;
 pub use crate::{Backend, Database, DatabaseManager, Error, Model, MySqlFlavor, Page, Result};
-pub use crate::__dbkit_call_span as call_span;
-pub use crate::observe::__spans_wanted as spans_wanted;
+
+/// Asserts that `T` can be a SQLite column (see [`sqlite_row::SqliteColumn`]).
+#[cfg(feature = "sqlite")]
+pub const fn assert_sqlite_column<T: sqlite_row::SqliteColumn>() {}
 /// The span of a generated call (`call_span!`) is `tracing`'s.
 pub use tracing;
 pub use tracing::Instrument;

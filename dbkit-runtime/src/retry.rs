@@ -353,7 +353,7 @@ impl Database {
     /// let n = db
     ///     .transaction_with(&RetryPolicy::new(), async |tx| {
     ///         runs += 1;
-    ///         let n: i64 = sqlx::query_scalar("SELECT 40 + 2").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?;
+    ///         let n: i64 = tx.sqlite()?.query_row("SELECT 40 + 2", [], |row| row.get(0))?;
     ///         Ok(n)
     ///     })
     ///     .await?;
@@ -507,7 +507,7 @@ mod tests {
         async fn a_transaction_that_fails_retryably_runs_again_whole() {
             let db = Database::connect("sqlite::memory:").await.unwrap();
             db.transaction(async |tx| {
-                sqlx::query("CREATE TABLE t (x INT)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+                tx.sqlite()?.execute("CREATE TABLE t (x INT)", [])?;
                 Ok(())
             })
             .await
@@ -516,7 +516,7 @@ mod tests {
             let value = db
                 .transaction_with(&quick(), async |tx| {
                     runs += 1;
-                    sqlx::query("INSERT INTO t VALUES (1)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+                    tx.sqlite()?.execute("INSERT INTO t VALUES (1)", [])?;
                     if runs < 3 {
                         return Err(lost()); // rolled back by dbkit, then run again
                     }
@@ -537,7 +537,7 @@ mod tests {
             let error = db
                 .transaction_with::<()>(&quick(), async |tx| {
                     runs += 1;
-                    sqlx::query("SELECT * FROM missing").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+                    tx.sqlite()?.execute("SELECT * FROM missing", [])?;
                     Ok(())
                 })
                 .await
@@ -566,11 +566,13 @@ mod tests {
             assert_eq!(runs, 1);
         }
 
-        #[tokio::test]
+        /// Units of work whose `BEGIN IMMEDIATE` finds the file locked by another connection (a
+        /// raw sqlx transaction, here) fail with `SQLITE_BUSY` at once (no busy timeout) and are
+        /// run again until they get in: every unit lands once.
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn busy_writers_on_a_file_database_are_retried() {
             let path = std::env::temp_dir().join(format!("dbkit-retry-busy-{}.db", std::process::id()));
             let _ = std::fs::remove_file(&path);
-            // No busy timeout: every lock conflict is an immediate SQLITE_BUSY for dbkit to retry.
             let config = crate::DatabaseConfig::from_url(&format!("sqlite://{}", path.display()))
                 .unwrap()
                 .sqlite_busy_timeout(Duration::ZERO);
@@ -579,16 +581,41 @@ mod tests {
             sqlx::query("CREATE TABLE t (x INT)").execute(&mut *s).await.unwrap();
             drop(s);
 
+            // Another writer, outside dbkit's engine, holding the write lock again and again.
+            // It holds the lock first, so the first units meet it.
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (held, holding) = tokio::sync::oneshot::channel();
+            let holder = {
+                let (db, stop) = (db.clone(), Arc::clone(&stop));
+                tokio::spawn(async move {
+                    let mut s = db.session::<sqlx::Sqlite>().await.unwrap();
+                    sqlx::query("BEGIN IMMEDIATE").execute(&mut *s).await.unwrap();
+                    held.send(()).unwrap();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    sqlx::query("COMMIT").execute(&mut *s).await.unwrap();
+                    while !stop.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        // Fails at once while a unit holds the lock; the holder simply tries again.
+                        if sqlx::query("BEGIN IMMEDIATE").execute(&mut *s).await.is_err() {
+                            continue;
+                        }
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        sqlx::query("COMMIT").execute(&mut *s).await.unwrap();
+                    }
+                })
+            };
+
             let retries = Arc::new(AtomicU32::new(0));
             let counter = Arc::clone(&retries);
             let policy = RetryPolicy::new()
-                .max_attempts(200)
+                .max_attempts(1000)
                 .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5))
-                .deadline(Duration::from_secs(20))
+                .max_delay(Duration::from_millis(3))
+                .deadline(Duration::from_secs(30))
                 .on_retry(move |_| {
                     counter.fetch_add(1, Ordering::Relaxed);
                 });
+            holding.await.unwrap();
             let tasks: Vec<_> = (0..4)
                 .map(|task| {
                     let db = db.clone();
@@ -596,15 +623,9 @@ mod tests {
                     tokio::spawn(async move {
                         for i in 0..25 {
                             db.transaction_with(&policy, async move |tx| {
-                                sqlx::query("INSERT INTO t VALUES (?)")
-                                    .bind(task * 100 + i)
-                                    .execute(tx.sqlx::<sqlx::Sqlite>()?)
-                                    .await?;
+                                tx.sqlite()?.execute("INSERT INTO t VALUES (?1)", [task * 100 + i])?;
                                 tokio::task::yield_now().await;
-                                sqlx::query("UPDATE t SET x = x WHERE x = ?")
-                                    .bind(task * 100 + i)
-                                    .execute(tx.sqlx::<sqlx::Sqlite>()?)
-                                    .await?;
+                                tx.sqlite()?.execute("UPDATE t SET x = x WHERE x = ?1", [task * 100 + i])?;
                                 Ok(())
                             })
                             .await
@@ -616,11 +637,13 @@ mod tests {
             for task in tasks {
                 task.await.unwrap();
             }
+            stop.store(true, Ordering::Relaxed);
+            holder.await.unwrap();
             let mut s = db.session::<sqlx::Sqlite>().await.unwrap();
             let n: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT x) FROM t").fetch_one(&mut *s).await.unwrap();
             let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *s).await.unwrap();
-            assert_eq!((n, total), (100, 100));
-            eprintln!("{} retries", retries.load(Ordering::Relaxed));
+            assert_eq!((n, total), (100, 100), "every unit landed once");
+            assert!(retries.load(Ordering::Relaxed) > 0, "the other writer's lock made units fail and run again");
             drop(s);
             db.close().await;
             let _ = std::fs::remove_file(&path);

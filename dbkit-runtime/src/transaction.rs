@@ -23,8 +23,9 @@ use crate::{Backend, Database, Error, Result};
 ///
 /// The closure given to them does not name the driver, so the same code runs on whichever
 /// backend the database is. Raw SQL runs on the transaction through
-/// [`sqlx`](DatabaseTransaction::sqlx) (or `oracle`), for code that knows its backend. Counted
-/// as one session in flight, as a [`Transaction`](crate::Transaction) is.
+/// [`sqlx`](DatabaseTransaction::sqlx) on PostgreSQL and MySQL, [`sqlite`](DatabaseTransaction::sqlite)
+/// on SQLite (dbkit's native engine, on rusqlite) and `oracle` on Oracle, for code that knows its
+/// backend. Counted as one session in flight, as a [`Transaction`](crate::Transaction) is.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> dbkit_runtime::Result<()> {
@@ -33,10 +34,10 @@ use crate::{Backend, Database, Error, Result};
 /// let db = Database::connect("sqlite::memory:").await?;
 /// let n = db
 ///     .transaction(async |tx| {
-///         let conn = tx.sqlx::<sqlx::Sqlite>()?;
-///         sqlx::query("CREATE TABLE t (n INTEGER)").execute(&mut *conn).await?;
-///         sqlx::query("INSERT INTO t VALUES (41)").execute(&mut *conn).await?;
-///         Ok(sqlx::query_scalar::<_, i64>("SELECT n + 1 FROM t").fetch_one(&mut *conn).await?)
+///         let conn = tx.sqlite()?;
+///         conn.execute("CREATE TABLE t (n INTEGER)", [])?;
+///         conn.execute("INSERT INTO t VALUES (41)", [])?;
+///         Ok(conn.query_row("SELECT n + 1 FROM t", [], |row| row.get::<_, i64>(0))?)
 ///     })
 ///     .await?;
 /// assert_eq!(n, 42);
@@ -127,7 +128,9 @@ impl DatabaseTransaction {
     }
 
     /// The transaction's connection as the `DB` driver's, for raw sqlx: `&mut *conn` is an
-    /// executor. Fails with [`Error::BackendMismatch`] when the database is not a `DB` one.
+    /// executor. Fails with [`Error::BackendMismatch`] when the database is not a `DB` one, and
+    /// with [`Error::SqliteUnitIsNative`] on SQLite, whose units run on dbkit's native engine
+    /// ([`sqlite`](Self::sqlite) is its connection).
     ///
     /// *Features `sqlite`, `postgres`, `mysql`.*
     #[cfg(feature = "_sql")]
@@ -231,16 +234,16 @@ impl DatabaseTransaction {
     ///
     /// let db = Database::connect("sqlite::memory:").await?;
     /// db.transaction(async |tx| {
-    ///     sqlx::query("CREATE TABLE t (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+    ///     tx.sqlite()?.execute("CREATE TABLE t (n INTEGER)", [])?;
     ///     let failed = tx
     ///         .savepoint(async |sp| {
-    ///             sqlx::query("INSERT INTO t VALUES (1)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
-    ///             sqlx::query("INSERT INTO missing VALUES (2)").execute(sp.sqlx::<sqlx::Sqlite>()?).await?;
+    ///             sp.sqlite()?.execute("INSERT INTO t VALUES (1)", [])?;
+    ///             sp.sqlite()?.execute("INSERT INTO missing VALUES (2)", [])?;
     ///             Ok(())
     ///         })
     ///         .await;
     ///     assert!(failed.is_err());
-    ///     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?;
+    ///     let n: i64 = tx.sqlite()?.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0))?;
     ///     assert_eq!(n, 0, "the savepoint's insert was undone; the table, created before it, stays");
     ///     Ok(())
     /// })

@@ -312,8 +312,11 @@
 //!
 //! Columns are `NOT NULL` unless the field is an `Option`. Any other type, or another column type
 //! for one of these, is named with `#[column(sql_type = "NUMERIC(12, 2)")]`; the Rust type must
-//! then implement sqlx's `Type`, `Encode` and `Decode` for the backend (a type alias is not seen
-//! through either: name the column type). The reasons behind the MySQL choices: `DATETIME` has
+//! then implement rusqlite's `ToSql` and `FromSql` on SQLite (dbkit's native engine) and sqlx's
+//! `Type`, `Encode` and `Decode` on PostgreSQL and MySQL (a type alias is not seen through either:
+//! name the column type). On SQLite a `DateTime<Utc>` is written as sqlx writes it
+//! (`2024-01-02T03:04:05.005+00:00`) and a `serde_json::Value` always as its JSON text, so rows
+//! written by generated code and by raw sqlx sessions on the same file compare equal. The reasons behind the MySQL choices: `DATETIME` has
 //! years 1000–9999 where `TIMESTAMP` stops in 2038, and the session time zone is UTC anyway;
 //! sqlx sends a `Uuid` as 16 bytes and MariaDB's own `UUID` type does not exist on MySQL;
 //! `LONGTEXT` holds any `String`, but an index needs a bounded `VARCHAR`. MySQL tables are created
@@ -917,6 +920,8 @@ pub use dbkit_runtime::OracleSession;
 pub use dbkit_runtime::clickhouse;
 /// Per-repository settings of the call path (the retry policy), for `XRepository::with_options`.
 pub use dbkit_runtime::exec::CallOptions;
+#[cfg(feature = "sqlite")]
+pub use dbkit_runtime::rusqlite;
 pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 pub use dbkit_runtime::{
     Backend, CacheHealth, ConfigError, ConstraintKind, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo,
@@ -930,8 +935,6 @@ pub use dbkit_runtime::{DatabaseDrain, DrainCounts, DrainMode, DrainReport, drai
 pub use dbkit_runtime::{RedisCache, cache};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use dbkit_runtime::{Session, SqlDriver, Transaction, sqlx};
-#[cfg(feature = "sqlite")]
-pub use dbkit_runtime::rusqlite;
 
 /// The everyday names: `use dbkit::prelude::*;`.
 pub mod prelude {

@@ -136,30 +136,21 @@ pub async fn insert_then_work(
     let insert = format!("INSERT INTO {table} (id) VALUES ({id})");
     let sleep = sleep_sql(db.backend(), time);
     let policy = dbkit::retry::RetryPolicy::new();
-    macro_rules! run {
-        ($driver:ty) => {{
-            // Owns what it captures, so the future is `Send` (see `Database::transaction_with`).
-            let work = async move |tx: &mut dbkit::DatabaseTransaction| {
-                sqlx::query(AssertSqlSafe(insert.clone())).execute(tx.sqlx::<$driver>()?).await?;
-                inserted();
-                match &sleep {
-                    Some(sql) => {
-                        sqlx::query(AssertSqlSafe(sql.clone())).execute(tx.sqlx::<$driver>()?).await?;
-                    }
-                    None => tokio::time::sleep(time).await,
-                }
-                Ok(())
-            };
-            match unit {
-                Unit::Once => db.transaction(work).await,
-                Unit::Retried => db.transaction_with(&policy, work).await,
+    // Owns what it captures, so the future is `Send` (see `Database::transaction_with`).
+    let work = async move |tx: &mut dbkit::DatabaseTransaction| {
+        crate::execute_in(tx, &insert).await?;
+        inserted();
+        match &sleep {
+            Some(sql) => {
+                crate::execute_in(tx, sql).await?;
             }
-        }};
-    }
-    match db.backend() {
-        Backend::Postgres => run!(sqlx::Postgres),
-        Backend::MySql => run!(sqlx::MySql),
-        _ => run!(sqlx::Sqlite),
+            None => tokio::time::sleep(time).await,
+        }
+        Ok(())
+    };
+    match unit {
+        Unit::Once => db.transaction(work).await,
+        Unit::Retried => db.transaction_with(&policy, work).await,
     }
 }
 

@@ -106,3 +106,33 @@ pub async fn connect_configured(
             .unwrap_or_else(|e| panic!("cannot reach the {backend} test server ({}): {e}", url_variable(backend))),
     )
 }
+
+/// Runs the raw statement `sql` in the unit of work `tx`, whatever its backend: on SQLite through
+/// the unit's rusqlite connection (dbkit's native engine), on PostgreSQL and MySQL through sqlx.
+/// Returns the rows it changed.
+pub async fn execute_in(tx: &mut dbkit::DatabaseTransaction, sql: &str) -> dbkit::Result<u64> {
+    use dbkit::sqlx::AssertSqlSafe;
+    match tx.backend() {
+        Backend::Sqlite => {
+            let conn = tx.sqlite()?;
+            // A statement that returns rows (`SELECT 1`) is run as a query; its rows are dropped.
+            let mut statement = conn.prepare(sql)?;
+            if statement.column_count() > 0 {
+                let mut rows = statement.query([])?;
+                while rows.next()?.is_some() {}
+                Ok(0)
+            } else {
+                Ok(statement.execute([])? as u64)
+            }
+        }
+        Backend::Postgres => Ok(dbkit::sqlx::query(AssertSqlSafe(sql.to_owned()))
+            .execute(tx.sqlx::<dbkit::sqlx::Postgres>()?)
+            .await?
+            .rows_affected()),
+        Backend::MySql => Ok(dbkit::sqlx::query(AssertSqlSafe(sql.to_owned()))
+            .execute(tx.sqlx::<dbkit::sqlx::MySql>()?)
+            .await?
+            .rows_affected()),
+        other => unreachable!("{other} has no raw SQL units in these tests"),
+    }
+}

@@ -45,7 +45,7 @@ macro_rules! sql_backend_tests {
 
                 // Commit on success.
                 db.transaction(async |tx| {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (1)"))).execute(tx.sqlx::<$driver>()?).await?;
+                    dbkit_tests::execute_in(tx, &format!("INSERT INTO {table} VALUES (1)")).await?;
                     Ok(())
                 })
                 .await
@@ -54,8 +54,8 @@ macro_rules! sql_backend_tests {
                 // Roll back when the closure fails.
                 let err = db
                     .transaction::<()>(async |tx| {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (2)"))).execute(tx.sqlx::<$driver>()?).await?;
-                        sqlx::query("SELECT * FROM no_such_table_anywhere").execute(tx.sqlx::<$driver>()?).await?;
+                        dbkit_tests::execute_in(tx, &format!("INSERT INTO {table} VALUES (2)")).await?;
+                        dbkit_tests::execute_in(tx, "SELECT * FROM no_such_table_anywhere").await?;
                         Ok(())
                     })
                     .await
@@ -64,20 +64,29 @@ macro_rules! sql_backend_tests {
 
                 // Explicit rollback.
                 let mut tx = db.begin::<$driver>().await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (3)"))).execute(&mut *tx).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (3)")))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
                 tx.rollback().await.unwrap();
 
                 // Dropped without commit: rolled back.
                 let mut tx = db.begin::<$driver>().await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (4)"))).execute(&mut *tx).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} VALUES (4)")))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
                 drop(tx);
 
                 // Another connection sees only the committed row.
                 let mut s = db.session::<$driver>().await.unwrap();
-                let rows: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT CAST(n AS SIGNED_INT) FROM {table} ORDER BY n").replace("SIGNED_INT", signed_int(db.backend()))))
-                    .fetch_all(&mut *s)
-                    .await
-                    .unwrap();
+                let rows: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+                    format!("SELECT CAST(n AS SIGNED_INT) FROM {table} ORDER BY n")
+                        .replace("SIGNED_INT", signed_int(db.backend())),
+                ))
+                .fetch_all(&mut *s)
+                .await
+                .unwrap();
                 assert_eq!(rows, vec![1]);
                 sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&mut *s).await.unwrap();
                 drop(s);
@@ -243,9 +252,9 @@ async fn sessions_and_transactions_can_be_used_from_spawned_tasks() {
         let db = db.clone();
         async move {
             db.transaction::<i64>(async |tx| {
-                sqlx::query("CREATE TABLE spawned (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
-                sqlx::query("INSERT INTO spawned VALUES (?)").bind(5_i64).execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
-                Ok(sqlx::query_scalar("SELECT n FROM spawned").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?)
+                tx.sqlite()?.execute("CREATE TABLE spawned (n INTEGER)", [])?;
+                tx.sqlite()?.execute("INSERT INTO spawned VALUES (?1)", [5_i64])?;
+                Ok(tx.sqlite()?.query_row("SELECT n FROM spawned", [], |row| row.get(0))?)
             })
             .await
         }
@@ -265,7 +274,7 @@ async fn a_transaction_names_no_driver_and_refuses_raw_sql_of_another() {
     let err = db
         .transaction(async |tx| {
             assert_eq!(tx.backend(), Backend::Sqlite);
-            sqlx::query("CREATE TABLE kept (n INTEGER)").execute(tx.sqlx::<sqlx::Sqlite>()?).await?;
+            tx.sqlite()?.execute("CREATE TABLE kept (n INTEGER)", [])?;
             // The control above runs; the wrong driver is an error, and the transaction rolls back.
             tx.sqlx::<sqlx::Postgres>()?;
             Ok(())
@@ -280,4 +289,27 @@ async fn a_transaction_names_no_driver_and_refuses_raw_sql_of_another() {
     let tables: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'kept'").fetch_one(&mut *s).await.unwrap();
     assert_eq!(tables, 0, "rolled back");
+}
+
+/// A SQLite unit of work runs on dbkit's native engine: raw sqlx on it is an error that says what
+/// to write instead, and raw SQL through `tx.sqlite()` runs in the unit (rolled back with it).
+#[tokio::test]
+async fn a_sqlite_unit_is_the_native_engines_and_says_so_to_raw_sqlx() {
+    let db = Database::connect("sqlite::memory:").await.unwrap();
+    let err = db
+        .transaction(async |tx| {
+            tx.sqlite()?.execute("CREATE TABLE native_unit (n INTEGER)", [])?;
+            tx.sqlx::<sqlx::Sqlite>()?;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, dbkit::Error::SqliteUnitIsNative { .. }), "{err:?}");
+    assert!(err.to_string().contains("tx.sqlite()"), "{err}");
+    let mut s = db.session::<sqlx::Sqlite>().await.unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'native_unit'")
+        .fetch_one(&mut *s)
+        .await
+        .unwrap();
+    assert_eq!(tables, 0, "the unit rolled back, its raw statement with it");
 }

@@ -244,7 +244,7 @@ fn transaction_with_is_send() {
     fn assert_send<T: Send>(_: &T) {}
     async fn generic(db: Database, policy: RetryPolicy) -> dbkit::Result<i64> {
         db.transaction_with(&policy, async |tx| {
-            Ok(sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(tx.sqlx::<sqlx::Sqlite>()?).await?)
+            Ok(tx.sqlite()?.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?)
         })
         .await
     }

@@ -2,7 +2,24 @@
 #![deny(warnings)]
 
 use dbkit::prelude::*;
-use dbkit::sqlx::types::Json;
+use dbkit::rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+/// A type of the application's own in a SQLite column: rusqlite's `ToSql` and `FromSql` (SQLite
+/// runs on dbkit's native engine).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extra(serde_json::Value);
+
+impl ToSql for Extra {
+    fn to_sql(&self) -> dbkit::rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0.to_string()))
+    }
+}
+
+impl FromSql for Extra {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        serde_json::from_str(value.as_str()?).map(Extra).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Repository)]
 #[database(sqlite)]
@@ -12,7 +29,7 @@ pub struct Country {
     #[unique]
     pub flag: Vec<u8>,
     #[column(sql_type = "TEXT")]
-    pub extra: Json<serde_json::Value>,
+    pub extra: Extra,
     #[column(sql_type = "VARCHAR(64)")]
     pub name: String,
 }

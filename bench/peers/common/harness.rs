@@ -164,7 +164,11 @@ impl Args {
             backend,
             url: url.unwrap_or_else(|| fail("--url is required")),
             setup,
-            workload: if setup { Workload::GetByKey } else { workload.unwrap_or_else(|| fail("--workload is required")) },
+            workload: if setup {
+                Workload::GetByKey
+            } else {
+                workload.unwrap_or_else(|| fail("--workload is required"))
+            },
             iterations,
             // A tenth, at least 20: enough for the statement caches and the server's plan caches.
             warmup: warmup.unwrap_or((iterations / 10).max(20)),
@@ -240,12 +244,20 @@ pub fn post_body(user: i64, n: i64) -> String {
 /// The user the `i`-th `insert_1` writes. The username is unique within the run; every run deletes
 /// the rows it added, before and after, so runs never clash.
 pub fn new_user(i: usize) -> (String, String, Option<String>) {
-    (format!("new-{i}"), format!("new-{i}@example.com"), if i % 2 == 0 { None } else { Some("Inserted.".to_owned()) })
+    (
+        format!("new-{i}"),
+        format!("new-{i}@example.com"),
+        if i.is_multiple_of(2) { None } else { Some("Inserted.".to_owned()) },
+    )
 }
 
 /// Row `j` of the `i`-th `insert_100`.
 pub fn batch_user(i: usize, j: usize) -> (String, String, Option<String>) {
-    (format!("batch-{i}-{j}"), format!("batch-{i}-{j}@example.com"), if j % 2 == 0 { None } else { Some("Batch.".to_owned()) })
+    (
+        format!("batch-{i}-{j}"),
+        format!("batch-{i}-{j}@example.com"),
+        if j.is_multiple_of(2) { None } else { Some("Batch.".to_owned()) },
+    )
 }
 
 /// The bio the `i`-th update writes (to user `key(i)`); `RESTORE_BIO` puts the seeded one back.
@@ -332,8 +344,12 @@ pub fn seed_sql(backend: Backend) -> Vec<String> {
     }
     if backend == Backend::Postgres {
         // Explicit ids do not move a PostgreSQL sequence: start the generated ones after them.
-        sql.push("SELECT setval(pg_get_serial_sequence('peer_users', 'id'), (SELECT MAX(id) FROM peer_users))".to_owned());
-        sql.push("SELECT setval(pg_get_serial_sequence('peer_posts', 'id'), (SELECT MAX(id) FROM peer_posts))".to_owned());
+        sql.push(
+            "SELECT setval(pg_get_serial_sequence('peer_users', 'id'), (SELECT MAX(id) FROM peer_users))".to_owned(),
+        );
+        sql.push(
+            "SELECT setval(pg_get_serial_sequence('peer_posts', 'id'), (SELECT MAX(id) FROM peer_posts))".to_owned(),
+        );
     }
     sql.push(match backend {
         Backend::Sqlite => "ANALYZE".to_owned(),
@@ -347,13 +363,21 @@ pub fn seed_sql(backend: Backend) -> Vec<String> {
 /// id above the seed's) deleted, bios the update workload wrote reset to the seeded ones (the
 /// `CASE` is `seed_bio` in SQL). Each write run does this before it starts (a killed run may have
 /// left rows) and after it ends, untimed, so every round finds the same tables.
-pub fn restore_sql() -> Vec<String> {
-    vec![
+///
+/// On SQLite it also checkpoints the WAL into the database file and truncates it, so the next
+/// process (another stack) neither reads through the pages this one wrote nor pays for their
+/// checkpoint inside one of its timed commits.
+pub fn restore_sql(backend: Backend) -> Vec<String> {
+    let mut sql = vec![
         format!("DELETE FROM peer_users WHERE id > {USERS}"),
         "UPDATE peer_users SET bio = CASE WHEN id % 3 = 0 THEN NULL WHEN id % 3 = 1 THEN 'Writes Rust.' \
          ELSE 'Writes SQL for a living, and Rust on weekends and holidays.' END WHERE bio LIKE 'updated-%'"
             .to_owned(),
-    ]
+    ];
+    if backend == Backend::Sqlite {
+        sql.push("PRAGMA wal_checkpoint(TRUNCATE)".to_owned());
+    }
+    sql
 }
 
 /// The rows the delete workload removes, pre-inserted untimed with known ids `delete_key(i)`.
@@ -362,10 +386,8 @@ pub fn delete_rows_sql(count: usize) -> Vec<String> {
         .collect::<Vec<_>>()
         .chunks(500)
         .map(|chunk| {
-            let rows: Vec<String> = chunk
-                .iter()
-                .map(|&i| format!("({}, 'del-{i}', 'del-{i}@example.com', NULL)", delete_key(i)))
-                .collect();
+            let rows: Vec<String> =
+                chunk.iter().map(|&i| format!("({}, 'del-{i}', 'del-{i}@example.com', NULL)", delete_key(i))).collect();
             format!("INSERT INTO peer_users (id, username, email, bio) VALUES {}", rows.join(", "))
         })
         .collect()
@@ -404,7 +426,12 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(args: &Args) -> Recorder {
-        Recorder { args: args.clone(), samples: Vec::with_capacity(args.iterations), checksum: 0, started: Instant::now() }
+        Recorder {
+            args: args.clone(),
+            samples: Vec::with_capacity(args.iterations),
+            checksum: 0,
+            started: Instant::now(),
+        }
     }
 
     /// Operation `i`'s elapsed time (dropped during warm-up) and its checksum term (always kept:

@@ -130,8 +130,18 @@ fn custom_type_requirement(backends: &[Backend]) -> String {
             "implement serde's `Serialize` and `Deserialize` in that column's `RowBinary` encoding".to_owned()
         }
         _ => {
-            let products: Vec<&str> = backends.iter().map(|b| b.product()).collect();
-            format!("implement sqlx's `Type`, `Encode` and `Decode` for {}", join(&products, "and"))
+            // SQLite runs on dbkit's native engine (rusqlite); the other SQL backends on sqlx.
+            let sqlite = backends.contains(&Backend::Sqlite);
+            let products: Vec<&str> = backends.iter().filter(|b| **b != Backend::Sqlite).map(|b| b.product()).collect();
+            let rusqlite = "implement rusqlite's `ToSql` and `FromSql`";
+            match (sqlite, products.is_empty()) {
+                (true, true) => rusqlite.to_owned(),
+                (true, false) => format!(
+                    "{rusqlite} for SQLite, and sqlx's `Type`, `Encode` and `Decode` for {}",
+                    join(&products, "and")
+                ),
+                (false, _) => format!("implement sqlx's `Type`, `Encode` and `Decode` for {}", join(&products, "and")),
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ mod portable;
 pub(crate) mod schema;
 mod shape;
 mod signature;
+mod sqlite;
 mod text;
 
 use proc_macro2::TokenStream;
@@ -272,6 +273,10 @@ fn check_dialect(
         return None;
     }
     let attempt = match (dialect, bindings) {
+        // SQLite's queries run on dbkit's native engine.
+        (QueryDialect::Sql(crate::backend::sql::Dialect::Sqlite), _) => {
+            sqlite::attempt(args, &scanned.occurrences, &lists, &text, &shape, layout.as_deref(), model, analysis.write)
+        }
         (QueryDialect::Sql(dialect), _) => {
             generate::attempt(args, &scanned.occurrences, &lists, &text, dialect, &shape, layout.as_deref(), model)
         }

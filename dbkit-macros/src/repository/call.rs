@@ -47,7 +47,7 @@ pub(crate) fn call_loop(
         let __call = #call;
         let __span = #p::call_span!(#summary, __call, #name, #collection);
         let mut __call = __call.traced(::core::clone::Clone::clone(&__span));
-        #p::Instrument::instrument(async {
+        let __calls = async {
             loop {
                 // Pinned in place, not moved into `attempt`: see `Call::attempt`.
                 let __outcome = {
@@ -58,7 +58,14 @@ pub(crate) fn call_loop(
                     break __result;
                 }
             }
-        }, __span).await
+        };
+        // With no subscriber the span is `Span::none()`: the loop runs as it is, not entering and
+        // leaving a span that does nothing at every poll.
+        if __span.is_none() {
+            __calls.await
+        } else {
+            #p::Instrument::instrument(__calls, __span).await
+        }
     }
 }
 

@@ -413,8 +413,21 @@ impl Closing {
         match db.engine() {
             #[cfg(feature = "sqlite")]
             Engine::Sqlite(e) => {
-                e.native.close();
-                Closing::start_pool(&e.pool)
+                // The native engine's readers and free writer close with sqlx's idle connections;
+                // a writer a unit of work holds, once the unit is done — as sqlx's pool closes a
+                // connection when it comes back.
+                let mut closing = Closing::start_pool(&e.pool);
+                let (native, idle) = (e.native.clone(), closing.idle);
+                closing.idle = Box::pin(async move {
+                    native.close_idle();
+                    idle.await;
+                });
+                let (native, pool) = (e.native.clone(), closing.pool);
+                closing.pool = tokio::spawn(async move {
+                    let _ = pool.await;
+                    native.close_writer().await;
+                });
+                closing
             }
             #[cfg(feature = "postgres")]
             Engine::Postgres(pool) => Closing::start_pool(pool),

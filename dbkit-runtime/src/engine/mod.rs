@@ -122,7 +122,10 @@ impl Engine {
     pub(crate) fn pool_counts(&self) -> (u32, u32) {
         match self {
             #[cfg(feature = "sqlite")]
-            Engine::Sqlite(e) => e.native.pool_counts(),
+            Engine::Sqlite(e) => {
+                let (open, idle) = e.native.pool_counts();
+                (open + e.pool.size(), idle + e.pool.num_idle() as u32)
+            }
             #[cfg(feature = "postgres")]
             Engine::Postgres(p) => (p.size(), p.num_idle() as u32),
             #[cfg(feature = "mysql")]
@@ -175,6 +178,7 @@ impl Engine {
             Engine::Sqlite(e) => {
                 e.native.close();
                 e.pool.close().await;
+                e.native.close_writer().await;
             }
             #[cfg(feature = "postgres")]
             Engine::Postgres(p) => p.close().await,

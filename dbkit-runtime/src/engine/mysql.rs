@@ -67,7 +67,10 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     let flavor = flavor_of(&version);
     let mysql_insert_returning =
         config.get_mysql_insert_returning().unwrap_or_else(|| has_insert_returning(flavor, &version));
-    Ok((Engine::MySql(pool), ServerInfo { version, mysql_flavor: Some(flavor), mysql_insert_returning, clickhouse_query_parameters: false }))
+    Ok((
+        Engine::MySql(pool),
+        ServerInfo { version, mysql_flavor: Some(flavor), mysql_insert_returning, clickhouse_query_parameters: false },
+    ))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dbkit::shutdown::Shutdown;
-use dbkit::sqlx::{self, AssertSqlSafe};
 use dbkit::{Backend, DatabaseConfig, DatabaseManager};
 
 #[tokio::main]
@@ -35,28 +34,24 @@ async fn main() {
         let db = db.clone();
         async move {
             let time = Duration::from_millis(work_ms);
-            macro_rules! run {
-                ($driver:ty, $sleep:expr) => {
-                    db.transaction(async |tx| {
-                        sqlx::query("SELECT 1").execute(tx.sqlx::<$driver>()?).await?;
-                        let _ = started_tx.send(());
-                        match $sleep {
-                            Some(sql) => {
-                                sqlx::query(AssertSqlSafe(sql)).execute(tx.sqlx::<$driver>()?).await?;
-                            }
-                            None => tokio::time::sleep(time).await,
-                        }
-                        Ok(())
-                    })
-                    .await
-                };
-            }
             let secs = time.as_secs_f64();
-            match db.backend() {
-                Backend::Postgres => run!(sqlx::Postgres, Some(format!("SELECT pg_sleep({secs})"))),
-                Backend::MySql => run!(sqlx::MySql, Some(format!("SELECT SLEEP({secs})"))),
-                _ => run!(sqlx::Sqlite, None::<String>),
-            }
+            let sleep = match db.backend() {
+                Backend::Postgres => Some(format!("SELECT pg_sleep({secs})")),
+                Backend::MySql => Some(format!("SELECT SLEEP({secs})")),
+                _ => None,
+            };
+            db.transaction(async |tx| {
+                dbkit_tests::execute_in(tx, "SELECT 1").await?;
+                let _ = started_tx.send(());
+                match &sleep {
+                    Some(sql) => {
+                        dbkit_tests::execute_in(tx, sql).await?;
+                    }
+                    None => tokio::time::sleep(time).await,
+                }
+                Ok(())
+            })
+            .await
         }
     });
     started.await.expect("the work started");

@@ -94,12 +94,8 @@ macro_rules! run_on {
         let total = args.total();
         match args.workload {
             Workload::GetByKey => harness::run_sync(args, engine, |i| {
-                let user = peer_users::table
-                    .find(harness::key(i))
-                    .select(User::as_select())
-                    .first(conn)
-                    .optional()
-                    .unwrap();
+                let user =
+                    peer_users::table.find(harness::key(i)).select(User::as_select()).first(conn).optional().unwrap();
                 sum(&user.expect("seeded"))
             }),
             Workload::GetByUnique => {
@@ -175,7 +171,7 @@ fn exec(conn: &mut impl SimpleConnection, statements: &[String]) {
 }
 
 fn statements_before(args: &Args) -> Vec<String> {
-    let mut statements = harness::restore_sql();
+    let mut statements = harness::restore_sql(args.backend);
     if args.workload == Workload::Delete {
         statements.extend(harness::delete_rows_sql(args.total()));
     }
@@ -201,8 +197,9 @@ fn main() {
             if args.workload.writes() {
                 exec(conn, &statements_before(&args));
             }
-            let version: String =
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("sqlite_version()")).get_result(conn).unwrap();
+            let version: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("sqlite_version()"))
+                .get_result(conn)
+                .unwrap();
             run_on!(
                 &args,
                 &mut *conn,
@@ -224,7 +221,7 @@ fn main() {
                 }
             );
             if args.workload.writes() {
-                exec(conn, &harness::restore_sql());
+                exec(conn, &harness::restore_sql(args.backend));
             }
         }
         Backend::Postgres => {
@@ -253,7 +250,7 @@ fn main() {
                 }
             );
             if args.workload.writes() {
-                exec(conn, &harness::restore_sql());
+                exec(conn, &harness::restore_sql(args.backend));
             }
         }
         Backend::Mariadb => {
@@ -283,7 +280,7 @@ fn main() {
                 }
             );
             if args.workload.writes() {
-                exec(conn, &harness::restore_sql());
+                exec(conn, &harness::restore_sql(args.backend));
             }
         }
     }

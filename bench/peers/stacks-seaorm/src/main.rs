@@ -105,7 +105,7 @@ async fn exec(db: &DatabaseConnection, statements: &[String]) {
 async fn run(args: &Args) {
     let db = connect(args).await;
     if args.workload.writes() {
-        let mut statements = harness::restore_sql();
+        let mut statements = harness::restore_sql(args.backend);
         if args.workload == Workload::Delete {
             statements.extend(harness::delete_rows_sql(args.total()));
         }
@@ -113,7 +113,8 @@ async fn run(args: &Args) {
     }
     let engine = match args.backend {
         Backend::Sqlite => {
-            let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT sqlite_version()"));
+            let row =
+                db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SELECT sqlite_version()"));
             let version: String = row.await.unwrap().expect("a row").try_get_by_index(0).unwrap();
             format!("sqlite-{version}")
         }
@@ -150,11 +151,8 @@ async fn run(args: &Args) {
         }
         Workload::Join => {
             harness::run_async(args, &engine, async |i| {
-                let found = user::Entity::find_by_id(harness::key(i))
-                    .find_with_related(post::Entity)
-                    .all(&db)
-                    .await
-                    .unwrap();
+                let found =
+                    user::Entity::find_by_id(harness::key(i)).find_with_related(post::Entity).all(&db).await.unwrap();
                 let (user, posts) = &found[0];
                 sum(user) + posts.iter().map(|p| harness::post_sum(p.id, &p.title, &p.body)).sum::<u64>()
             })
@@ -188,8 +186,10 @@ async fn run(args: &Args) {
             harness::run_async(args, &engine, async |i| {
                 let tx = db.begin().await.unwrap();
                 // Without returning: the rows written, as every stack reports (not their ids).
-                let written =
-                    user::Entity::insert_many(std::mem::take(&mut batches[i])).exec_without_returning(&tx).await.unwrap();
+                let written = user::Entity::insert_many(std::mem::take(&mut batches[i]))
+                    .exec_without_returning(&tx)
+                    .await
+                    .unwrap();
                 tx.commit().await.unwrap();
                 written
             })
@@ -203,7 +203,10 @@ async fn run(args: &Args) {
                     ..Default::default()
                 })
                 .collect();
-            harness::run_async(args, &engine, async |i| sum(&std::mem::take(&mut patches[i]).update(&db).await.unwrap())).await
+            harness::run_async(args, &engine, async |i| {
+                sum(&std::mem::take(&mut patches[i]).update(&db).await.unwrap())
+            })
+            .await
         }
         Workload::Delete => {
             harness::run_async(args, &engine, async |i| {
@@ -213,7 +216,7 @@ async fn run(args: &Args) {
         }
     }
     if args.workload.writes() {
-        exec(&db, &harness::restore_sql()).await;
+        exec(&db, &harness::restore_sql(args.backend)).await;
     }
     db.close().await.expect("closes");
 }

@@ -1,7 +1,7 @@
 //! Untimed work around the runs, through plain sqlx connections: the setup (tables created and
-//! filled once, checked against dbkit's model), and the restore each write run does before and
-//! after its timed loop. It lives here for every crate of the suite: `bench/peers/run` always sets
-//! up through this binary, and each stack's own process restores through its own driver.
+//! filled once, checked against dbkit's model), and, for this binary's stacks, the restore a write
+//! run does before and after its timed loop. `bench/peers/run` sets up every backend through this
+//! binary; the SeaORM and Diesel binaries restore through their own connections.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -81,5 +81,10 @@ pub async fn setup(args: &Args) {
         Backend::Mariadb => db.server_version().to_owned(),
     };
     db.close().await;
-    println!("SETUP backend={} users={} server={}", args.backend, harness::USERS, server.replace(char::is_whitespace, "_"));
+    println!(
+        "SETUP backend={} users={} server={}",
+        args.backend,
+        harness::USERS,
+        server.replace(char::is_whitespace, "_")
+    );
 }

@@ -37,7 +37,10 @@ impl UserRepository {
          FROM peer_users u JOIN peer_posts p ON p.user_id = u.id WHERE u.id = :id ORDER BY p.id"
     )]
     #[allow(clippy::type_complexity)] // a user and one of their posts, per row
-    pub async fn with_posts(&self, id: i64) -> dbkit::Result<Vec<(i64, String, String, Option<String>, i64, String, String)>>;
+    pub async fn with_posts(
+        &self,
+        id: i64,
+    ) -> dbkit::Result<Vec<(i64, String, String, Option<String>, i64, String, String)>>;
 }
 
 fn sum(u: &User) -> u64 {
@@ -62,8 +65,10 @@ pub async fn run(args: &Args) {
     let total = args.total();
     match args.workload {
         Workload::GetByKey => {
-            harness::run_async(args, &engine, async |i| sum(&users.get(harness::key(i)).await.unwrap().expect("seeded")))
-                .await
+            harness::run_async(args, &engine, async |i| {
+                sum(&users.get(harness::key(i)).await.unwrap().expect("seeded"))
+            })
+            .await
         }
         Workload::GetByUnique => {
             let names: Vec<String> = (0..total).map(|i| harness::username(harness::key(i))).collect();
@@ -84,7 +89,10 @@ pub async fn run(args: &Args) {
                 let rows = users.with_posts(harness::key(i)).await.unwrap();
                 let (id, username, email, bio, ..) = &rows[0];
                 let user = harness::user_sum(*id, username, email, bio.as_deref());
-                user + rows.iter().map(|(.., post_id, title, body)| harness::post_sum(*post_id, title, body)).sum::<u64>()
+                user + rows
+                    .iter()
+                    .map(|(.., post_id, title, body)| harness::post_sum(*post_id, title, body))
+                    .sum::<u64>()
             })
             .await
         }
@@ -115,8 +123,9 @@ pub async fn run(args: &Args) {
             harness::run_async(args, &engine, async |i| users.create_many(&batches[i]).await.unwrap()).await
         }
         Workload::Update => {
-            let patches: Vec<UserPatch> =
-                (0..total).map(|i| UserPatch { bio: Some(Some(harness::updated_bio(i))), ..Default::default() }).collect();
+            let patches: Vec<UserPatch> = (0..total)
+                .map(|i| UserPatch { bio: Some(Some(harness::updated_bio(i))), ..Default::default() })
+                .collect();
             harness::run_async(args, &engine, async |i| {
                 sum(&users.update(harness::key(i), &patches[i]).await.unwrap().expect("seeded"))
             })

@@ -47,7 +47,7 @@ fn main() {
         _ => unreachable!("checked above"),
     }
     if args.workload.writes() {
-        rt.block_on(admin::exec(&args, &harness::restore_sql()));
+        rt.block_on(admin::exec(&args, &harness::restore_sql(args.backend)));
     }
 }
 
@@ -57,7 +57,7 @@ fn prepare(rt: &tokio::runtime::Runtime, args: &Args) {
     if !args.workload.writes() {
         return;
     }
-    let mut statements = harness::restore_sql();
+    let mut statements = harness::restore_sql(args.backend);
     if args.workload == Workload::Delete {
         statements.extend(harness::delete_rows_sql(args.total()));
     }

@@ -11,6 +11,8 @@ use crate::harness::{self, Args, BATCH, PAGE, Workload};
 const COLUMNS: &str = "id, username, email, bio";
 
 type UserRow = (i64, String, String, Option<String>);
+/// A user and one of their posts.
+type UserPostRow = (i64, String, String, Option<String>, i64, String, String);
 
 fn user((id, username, email, bio): &UserRow) -> u64 {
     harness::user_sum(*id, username, email, bio.as_deref())
@@ -67,11 +69,13 @@ pub async fn run(args: &Args) {
         }
         Workload::Join => {
             harness::run_async(args, engine, async |i| {
-                let rows: Vec<(i64, String, String, Option<String>, i64, String, String)> =
-                    conn.exec(&join, (harness::key(i),)).await.unwrap();
+                let rows: Vec<UserPostRow> = conn.exec(&join, (harness::key(i),)).await.unwrap();
                 let (id, username, email, bio, ..) = &rows[0];
                 harness::user_sum(*id, username, email, bio.as_deref())
-                    + rows.iter().map(|(.., post_id, title, body)| harness::post_sum(*post_id, title, body)).sum::<u64>()
+                    + rows
+                        .iter()
+                        .map(|(.., post_id, title, body)| harness::post_sum(*post_id, title, body))
+                        .sum::<u64>()
             })
             .await
         }

@@ -99,12 +99,8 @@ macro_rules! run_on {
             }
             Workload::Page100 => {
                 harness::run_async(args, &engine, async |i| {
-                    let rows = sqlx::query(sql.page)
-                        .bind(PAGE)
-                        .bind(harness::page_offset(i))
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap();
+                    let rows =
+                        sqlx::query(sql.page).bind(PAGE).bind(harness::page_offset(i)).fetch_all(&pool).await.unwrap();
                     rows.iter().map(|r| user(r)).sum()
                 })
                 .await
@@ -156,8 +152,7 @@ macro_rules! run_on {
                 harness::run_async(args, &engine, async |i| {
                     let key = harness::key(i);
                     if $update_returning {
-                        let row =
-                            sqlx::query(sql.update).bind(&bios[i]).bind(key).fetch_optional(&pool).await.unwrap();
+                        let row = sqlx::query(sql.update).bind(&bios[i]).bind(key).fetch_optional(&pool).await.unwrap();
                         user(&row.expect("seeded"))
                     } else {
                         // No `UPDATE … RETURNING`: update, then read the row back in one transaction.

@@ -63,8 +63,7 @@ pub async fn run(args: &Args) {
         Workload::Join => {
             harness::run_async(args, engine, async |i| {
                 let rows = client.query(&join, &[&harness::key(i)]).await.unwrap();
-                user(&rows[0])
-                    + rows.iter().map(|r| harness::post_sum(r.get(4), r.get(5), r.get(6))).sum::<u64>()
+                user(&rows[0]) + rows.iter().map(|r| harness::post_sum(r.get(4), r.get(5), r.get(6))).sum::<u64>()
             })
             .await
         }
@@ -102,8 +101,10 @@ pub async fn run(args: &Args) {
             .await
         }
         Workload::Delete => {
-            harness::run_async(args, engine, async |i| client.execute(&delete, &[&harness::delete_key(i)]).await.unwrap())
-                .await
+            harness::run_async(args, engine, async |i| {
+                client.execute(&delete, &[&harness::delete_key(i)]).await.unwrap()
+            })
+            .await
         }
     }
     drop(client);

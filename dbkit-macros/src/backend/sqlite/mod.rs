@@ -8,7 +8,8 @@
 //! arguments are moved or cloned into it. Rows are decoded by column index, in field order.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::backend::provider::Provider;
 use crate::backend::sql::Dialect;
@@ -40,7 +41,10 @@ impl<'a> SqliteProvider<'a> {
     /// whose rusqlite encoding differs from sqlx's (see there), so both write the same text.
     fn bind(&self, field: &Field<'_>, value: TokenStream) -> TokenStream {
         let p = &self.p;
-        if Self::as_sqlx(field) {
+        if field.attrs.column.sql_type.is_some() {
+            let span = field.value_ty.span();
+            quote_spanned!(span=> #p::sqlite_row::column(&#value))
+        } else if Self::as_sqlx(field) {
             quote!(&#p::sqlite_row::Sqlx(&#value) as &dyn #p::rusqlite::ToSql)
         } else {
             quote!(&#value as &dyn #p::rusqlite::ToSql)
@@ -51,7 +55,10 @@ impl<'a> SqliteProvider<'a> {
     /// `Vec`, where a wrapper made in place would not live long enough).
     fn output(&self, field: &Field<'_>, value: TokenStream) -> TokenStream {
         let p = &self.p;
-        if Self::as_sqlx(field) {
+        if field.attrs.column.sql_type.is_some() {
+            let span = field.value_ty.span();
+            quote_spanned!(span=> #p::rusqlite::ToSql::to_sql(#p::sqlite_row::column(&#value))?)
+        } else if Self::as_sqlx(field) {
             quote!(#p::sqlite_row::Sqlx(&#value).into_output()?)
         } else {
             quote!(#p::rusqlite::ToSql::to_sql(&#value)?)
@@ -127,9 +134,21 @@ impl Provider for SqliteProvider<'_> {
         let fields = self.cont.fields.iter().enumerate().map(|(index, f)| {
             let ident = f.ident;
             let column = f.column();
-            quote!(#ident: #p::sqlite_row::get(__row, #index, #column)?,)
+            if f.attrs.column.sql_type.is_some() {
+                let span = f.value_ty.span();
+                quote_spanned!(span=> #ident: #p::sqlite_row::get_column(__row, #index, #column)?,)
+            } else {
+                quote!(#ident: #p::sqlite_row::get(__row, #index, #column)?,)
+            }
+        });
+        // A type of the application's own (`sql_type`) must bind and read through rusqlite: one
+        // error on the field's type when it does not.
+        let custom = self.cont.fields.iter().filter(|f| f.attrs.column.sql_type.is_some()).map(|f| {
+            let ty = f.value_ty;
+            quote_spanned!(ty.span()=> const _: () = #p::assert_sqlite_column::<#ty>();)
         });
         quote! {
+            #(#custom)*
             fn __decode_sqlite(__row: &#p::rusqlite::Row<'_>) -> #p::rusqlite::Result<#model> {
                 ::core::result::Result::Ok(#model { #(#fields)* })
             }

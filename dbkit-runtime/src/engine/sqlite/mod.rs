@@ -8,10 +8,9 @@
 //! `foreign_keys = ON`, which SQLite leaves off by default. sqlx's connections wait `busy_timeout`
 //! for a lock; the native engine waits off the runtime (see [`native`]).
 //!
-//! An in-memory database gets a process-unique shared-cache name (`file:dbkit-memory-N`), which
-//! the native engine's connection and sqlx's open alike, so both see one database; the sqlx pool
-//! keeps one connection open for its whole life (no recycling, no idle reaping), and the engine
-//! keeps its own: the database lives while either does.
+//! An in-memory database gets a process-unique shared-cache name (`file:dbkit-memory-…`), which
+//! the native engine's connection and sqlx's open alike, so both see one database; the engine's
+//! writer stays open for the database's life, and the database with it.
 
 pub(crate) mod call;
 pub(crate) mod native;
@@ -41,7 +40,7 @@ pub struct SqliteEngine {
 static NEXT_MEMORY: AtomicU64 = AtomicU64::new(1);
 
 pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
-    let mut pool = pool_options::<sqlx::Sqlite>(config);
+    let pool = pool_options::<sqlx::Sqlite>(config);
     let (options, target) = match config.target() {
         Target::SqliteMemory => {
             let name = format!(
@@ -49,7 +48,6 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
                 std::process::id(),
                 NEXT_MEMORY.fetch_add(1, Ordering::Relaxed)
             );
-            pool = pool.min_connections(1).max_lifetime(None).idle_timeout(None);
             let options = SqliteConnectOptions::new().filename(&name).in_memory(true).shared_cache(true);
             (options, NativeTarget::Memory(name))
         }
@@ -65,13 +63,17 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     };
     let busy_timeout = config.get_sqlite_busy_timeout();
     // The engine first: it creates the file and sets WAL, which sqlx's connections then find.
+    // The native engine's own: one writer and up to one inline reader per core (see `native`).
     // Opening is file I/O (and WAL set-up): off the runtime.
     let native = match tokio::task::spawn_blocking(move || NativeSqlite::open(target, busy_timeout)).await {
         Ok(opened) => opened?,
         Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),
     };
+    // Generated code runs on the native engine; sqlx's connections are for raw sessions, opened
+    // when one is asked for (each is a worker thread), none kept idle. An in-memory database lives
+    // as long as the engine's writer, which stays open for the database's life.
     let options = options.busy_timeout(busy_timeout).foreign_keys(true);
-    let pool = pool.connect_with(log_options(options, config)).await?;
+    let pool = pool.min_connections(0).connect_lazy_with(log_options(options, config));
     let version = native.version().await?;
     Ok((Engine::Sqlite(SqliteEngine { native, pool }), ServerInfo::plain(version)))
 }
@@ -88,7 +90,14 @@ impl crate::Database {
                 database: self.name().to_owned(),
             });
         };
-        let in_flight = self.tracker().enter(self.name())?;
+        let mut in_flight = self.tracker().enter(self.name())?;
+        // No wait for a connection (a read takes an idle reader or goes to the blocking pool; a
+        // write waits in the engine): the pool's metrics see an instant checkout.
+        let telemetry = self.telemetry();
+        if let Some(started) = telemetry.acquiring() {
+            let at = telemetry.acquired(started, true, false, engine.native.open_connections());
+            in_flight.checked_out(at);
+        }
         Ok((engine.native.clone(), in_flight))
     }
 

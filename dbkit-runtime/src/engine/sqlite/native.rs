@@ -78,7 +78,8 @@ struct Shared {
     max_inline: usize,
     /// Read-only connections that wait out `busy_timeout`, idle, for the blocking pool.
     blocking_readers: Mutex<Vec<Connection>>,
-    writer: Arc<AsyncMutex<Connection>>,
+    /// The writer; `None` once closed.
+    writer: Arc<AsyncMutex<Option<Connection>>>,
     /// Statements that ran past the inline budget: they go to the blocking pool at once.
     long: LongStatements,
     checkpointer: Option<Checkpointer>,
@@ -219,6 +220,14 @@ fn over_budget() -> rusqlite::Error {
     )
 }
 
+/// What a write finds once the engine is closed (a drain closed it while the write waited).
+fn closed() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+        Some("dbkit: the SQLite engine is closed".to_owned()),
+    )
+}
+
 fn code(error: &rusqlite::Error) -> Option<ErrorCode> {
     error.sqlite_error_code()
 }
@@ -254,7 +263,7 @@ impl NativeSqlite {
                 inline_readers: Mutex::new(inline_readers),
                 max_inline,
                 blocking_readers: Mutex::new(Vec::new()),
-                writer: Arc::new(AsyncMutex::new(writer)),
+                writer: Arc::new(AsyncMutex::new(Some(writer))),
                 long: LongStatements::default(),
                 checkpointer,
                 target,
@@ -354,17 +363,19 @@ impl NativeSqlite {
             Ok(writer) => writer,
             Err(_) => Arc::clone(&self.shared.writer).lock_owned().await,
         };
+        let Some(conn) = writer.as_ref() else { return Err(closed()) };
         if !large {
-            match run_write(&writer, kind, &run) {
+            match run_write(conn, kind, &run) {
                 // Locked by another process before anything applied: wait for it off the runtime.
                 Err(error) if is_busy(&error) => {}
                 result => return result,
             }
         }
         let busy_timeout = self.shared.busy_timeout;
-        let interrupt = InterruptOnDrop(Some(writer.get_interrupt_handle()));
+        let interrupt = InterruptOnDrop(Some(conn.get_interrupt_handle()));
         let (_writer, result) = on_blocking_pool(move || {
-            let result = waiting(&writer, busy_timeout, |conn| run_write(conn, kind, &run));
+            let conn = writer.as_ref().expect("checked open");
+            let result = waiting(conn, busy_timeout, |conn| run_write(conn, kind, &run));
             (writer, result)
         })
         .await;
@@ -372,12 +383,27 @@ impl NativeSqlite {
         result
     }
 
-    /// The writer for a unit of work: held until the guard drops.
-    pub(crate) async fn lock_writer(&self) -> OwnedMutexGuard<Connection> {
+    /// The writer for a unit of work: held until the guard drops; `None` inside once closed.
+    pub(crate) async fn lock_writer(&self) -> OwnedMutexGuard<Option<Connection>> {
         Arc::clone(&self.shared.writer).lock_owned().await
     }
 
-    /// Closes the idle connections; the writer closes when the last clone drops.
+    /// Closes the writer, once the writers ahead (a unit of work in flight) are done with it.
+    pub(crate) async fn close_writer(&self) {
+        let closing = self.shared.writer.lock().await.take();
+        drop(closing);
+    }
+
+    /// Closes the idle readers now, and the writer if no unit of work holds it; see
+    /// [`close_writer`](Self::close_writer) for one that does.
+    pub(crate) fn close_idle(&self) {
+        self.close();
+        if let Ok(mut writer) = self.shared.writer.try_lock() {
+            drop(writer.take());
+        }
+    }
+
+    /// Closes the idle readers now; see [`close_writer`](Self::close_writer) for the writer.
     pub(crate) fn close(&self) {
         let mut idle = self.shared.inline_readers.lock().unwrap_or_else(PoisonError::into_inner);
         self.shared.inline_opened.fetch_sub(idle.len(), Relaxed);
@@ -403,30 +429,33 @@ impl NativeSqlite {
         let shared = &*self.shared;
         let idle_inline = shared.inline_readers.lock().unwrap_or_else(PoisonError::into_inner).len();
         let idle_blocking = shared.blocking_readers.lock().unwrap_or_else(PoisonError::into_inner).len();
-        let writer_idle = usize::from(shared.writer.try_lock().is_ok());
-        (self.open_connections(), (idle_inline + idle_blocking + writer_idle) as u32)
+        let writer_idle = shared.writer.try_lock().is_ok_and(|w| w.is_some());
+        (self.open_connections(), (idle_inline + idle_blocking + usize::from(writer_idle)) as u32)
     }
 
-    /// Connections open now: the writer and the readers.
+    /// Connections open now: the writer (in use counts as open) and the readers.
     pub(crate) fn open_connections(&self) -> u32 {
         let blocking = self.shared.blocking_readers.lock().unwrap_or_else(PoisonError::into_inner).len();
-        (1 + self.shared.inline_opened.load(Relaxed) + blocking) as u32
+        let writer = self.shared.writer.try_lock().map_or(true, |w| w.is_some());
+        (usize::from(writer) + self.shared.inline_opened.load(Relaxed) + blocking) as u32
     }
 }
 
 /// The writer, in `BEGIN IMMEDIATE`: a unit of work's. Waits for the writers ahead, then for a
 /// lock held by another process off the runtime, as a write does.
-pub(crate) async fn begin_immediate(engine: &NativeSqlite) -> rusqlite::Result<OwnedMutexGuard<Connection>> {
+pub(crate) async fn begin_immediate(engine: &NativeSqlite) -> rusqlite::Result<OwnedMutexGuard<Option<Connection>>> {
     let writer = engine.lock_writer().await;
-    match writer.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
+    let Some(conn) = writer.as_ref() else { return Err(closed()) };
+    match conn.prepare_cached("BEGIN IMMEDIATE").and_then(|mut s| s.execute([])) {
         Ok(_) => return Ok(writer),
         Err(error) if is_busy(&error) => {}
         Err(error) => return Err(error),
     }
     let busy_timeout = engine.shared.busy_timeout;
-    let interrupt = InterruptOnDrop(Some(writer.get_interrupt_handle()));
+    let interrupt = InterruptOnDrop(Some(conn.get_interrupt_handle()));
     let (writer, begun) = on_blocking_pool(move || {
-        let begun = waiting(&writer, busy_timeout, |conn| conn.prepare_cached("BEGIN IMMEDIATE")?.execute([]));
+        let conn = writer.as_ref().expect("checked open");
+        let begun = waiting(conn, busy_timeout, |conn| conn.prepare_cached("BEGIN IMMEDIATE")?.execute([]));
         (writer, begun)
     })
     .await;
@@ -681,7 +710,7 @@ mod tests {
     async fn a_write_waits_for_the_writer_held_by_a_unit_of_work() {
         let (engine, _) = filled("held", 3).await;
         let held = engine.lock_writer().await;
-        held.execute_batch("BEGIN IMMEDIATE; UPDATE t SET name = 'unit' WHERE id = 1").unwrap();
+        held.as_ref().unwrap().execute_batch("BEGIN IMMEDIATE; UPDATE t SET name = 'unit' WHERE id = 1").unwrap();
         let write = engine
             .write(WriteKind::Statement, false, |conn| conn.execute("UPDATE t SET name = 'after' WHERE id = 1", []));
         let unit = async {
@@ -691,7 +720,7 @@ mod tests {
                 Some("n1"),
                 "a reader sees the last commit, not the unit's write"
             );
-            held.execute_batch("COMMIT").unwrap();
+            held.as_ref().unwrap().execute_batch("COMMIT").unwrap();
             drop(held);
         };
         let (written, ()) = tokio::join!(write, unit);
@@ -700,6 +729,8 @@ mod tests {
         assert!(engine.open_connections() >= 2);
         engine.close();
         assert_eq!(engine.open_connections(), 1, "the writer");
+        engine.close_writer().await;
+        assert_eq!(engine.open_connections(), 0);
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::{FromSql, Null, ToSql, ToSqlOutput};
 use rusqlite::Row;
+use rusqlite::types::{FromSql, Null, ToSql, ToSqlOutput};
 
 use crate::Error;
 
@@ -83,6 +83,29 @@ impl ToSql for Sqlx<'_, Option<serde_json::Value>> {
     }
 }
 
+/// What a SQLite column of a type dbkit does not know (`#[column(sql_type = "...")]`) asks of the
+/// field's type: rusqlite's `ToSql` and `FromSql`, which dbkit's native SQLite engine binds and
+/// reads it with. Generated code binds and reads such a field through this trait, spanned on the
+/// field's type, so a type without them is one error there, saying what to implement.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a SQLite column: it must implement rusqlite's `ToSql` and `FromSql`",
+    label = "a `#[column(sql_type = \"...\")]` field on SQLite",
+    note = "SQLite runs on dbkit's native engine, on rusqlite: implement `dbkit::rusqlite::ToSql` and `dbkit::rusqlite::types::FromSql` for it"
+)]
+pub trait SqliteColumn: ToSql + FromSql {}
+
+impl<T: ToSql + FromSql> SqliteColumn for T {}
+
+/// A custom column's value, to bind.
+pub fn column<T: SqliteColumn>(value: &T) -> &dyn ToSql {
+    value
+}
+
+/// Column `index` of `row` as a custom column's type; see [`get`].
+pub fn get_column<T: SqliteColumn>(row: &Row<'_>, index: usize, column: &'static str) -> rusqlite::Result<T> {
+    get(row, index, column)
+}
+
 /// Column `index` of `row` as `T`. A value that does not fit is an error naming `column` — never
 /// the value (rusqlite's own message for an integer out of range quotes it).
 pub fn get<T: FromSql>(row: &Row<'_>, index: usize, column: &'static str) -> rusqlite::Result<T> {
@@ -97,6 +120,20 @@ pub fn get<T: FromSql>(row: &Row<'_>, index: usize, column: &'static str) -> rus
         };
         let undecodable = Undecodable { column, message };
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Null, Box::new(undecodable))
+    })
+}
+
+/// Column `index` of `row` as a count: SQLite's integers are signed, and a negative one does not
+/// fit (`-> dbkit::Result<u64>` of a custom query).
+pub fn get_count(row: &Row<'_>, index: usize, column: &'static str) -> rusqlite::Result<u64> {
+    let n: i64 = get(row, index, column)?;
+    u64::try_from(n).map_err(|_| {
+        let message = "the value is negative: return `i64`".to_owned();
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Integer,
+            Box::new(Undecodable { column, message }),
+        )
     })
 }
 

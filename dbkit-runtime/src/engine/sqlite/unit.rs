@@ -12,15 +12,15 @@ use sync_wrapper::SyncWrapper;
 use tokio::sync::OwnedMutexGuard;
 
 use super::native::{NativeSqlite, SqliteConn, begin_immediate};
-use crate::drain::tracker::InFlight;
 use crate::Result;
+use crate::drain::tracker::InFlight;
 
 /// The unit's connection, in a transaction until committed or rolled back; rolled back if
 /// dropped open (a cancelled unit, a panic, a force drain).
 pub(crate) struct SqliteTransaction {
     // Declared before `in_flight`, so the connection goes back before the count falls. Reached
     // through `&mut self` only, which keeps the unit `Sync` though the connection is not.
-    conn: SyncWrapper<OwnedMutexGuard<Connection>>,
+    conn: SyncWrapper<OwnedMutexGuard<Option<Connection>>>,
     in_flight: InFlight,
     /// Savepoints open, named `dbkit_1`, `dbkit_2`, … by depth.
     savepoints: u32,
@@ -36,16 +36,16 @@ impl SqliteTransaction {
 
     /// The unit's connection, for one statement in it.
     pub(crate) fn conn(&mut self) -> SqliteConn<'_> {
-        SqliteConn::in_unit(self.conn.get_mut())
+        SqliteConn::in_unit(self.connection())
     }
 
     /// The raw connection, for the application's own statements in the unit.
     pub(crate) fn connection(&mut self) -> &Connection {
-        self.conn.get_mut()
+        self.conn.get_mut().as_ref().expect("a unit began on an open writer, which closes only after it")
     }
 
     fn run(&mut self, sql: &str) -> Result<()> {
-        self.conn.get_mut().prepare_cached(sql)?.execute([])?;
+        self.connection().prepare_cached(sql)?.execute([])?;
         Ok(())
     }
 
@@ -98,7 +98,7 @@ impl SqliteTransaction {
     /// A failed `COMMIT` can leave the transaction open (`SQLITE_BUSY`): end it, so the writer
     /// goes back clean.
     fn roll_back_if_open(&mut self) {
-        if !self.conn.get_mut().is_autocommit() {
+        if !self.connection().is_autocommit() {
             let _ = self.run("ROLLBACK");
         }
     }
