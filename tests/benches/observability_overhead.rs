@@ -11,9 +11,8 @@
 //!    whether a recorder is installed ([`recorder_installed`](dbkit::observe::recorder_installed));
 //!    with none, every metrics hook is one branch on that answer and no clock is read. *Call*:
 //!    that branch in `finish`, the question whether a span is wanted (`spans_wanted`), the span
-//!    `call_span!` makes then (`Span::none()`) and its clone, the `db.query.text` branch, and
-//!    `Instrument::instrument` of a future polled as many times as a `get` is (counted here), then
-//!    dropped. *Pool* (`Telemetry::acquiring`, `InFlight`'s drop): the branch on the way in, and
+//!    `call_span!` makes then (`Span::none()`) and its clone, the `db.query.text` branch, and the
+//!    branch that polls the call without `Instrument` when its span is none, then dropped. *Pool* (`Telemetry::acquiring`, `InFlight`'s drop): the branch on the way in, and
 //!    the one on the way out on an empty checkout time. Not counted, as they cannot be taken apart
 //!    from the call: the span's slot in `Call` (a larger future) and the `observed` layer around
 //!    the acquire. Printed as a fraction of side A's `get` in part 2, with the cost of one clock
@@ -428,7 +427,12 @@ fn call_hooks(h: &Hooks, started: Instant) {
     if !span.is_disabled() {
         span.record("db.query.text", "SELECT ...");
     }
-    run_to_end(Polls(h.polls - 1).instrument(instrumented));
+    // As the call loop does: no span, no `Instrument`.
+    if instrumented.is_none() {
+        run_to_end(Polls(h.polls - 1));
+    } else {
+        run_to_end(Polls(h.polls - 1).instrument(instrumented));
+    }
     if h.recording {
         let elapsed = started.elapsed();
         let (id, histogram) = h.operation.get_or_init(|| unreachable!());
