@@ -41,10 +41,10 @@ pub use crate::call_session::{CallSession, CallTransaction, Lent};
 use crate::constraint::UniqueKeys;
 #[cfg(feature = "clickhouse")]
 use crate::engine::clickhouse::ClickHouseSession;
-#[cfg(feature = "sqlite")]
-pub use crate::engine::sqlite::call::SqliteCall;
 #[cfg(feature = "oracle")]
 use crate::engine::oracle::OracleSession;
+#[cfg(feature = "sqlite")]
+pub use crate::engine::sqlite::call::SqliteCall;
 pub use crate::operation::{Failure, OpKind, Operation};
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 #[cfg(feature = "_sql")]
@@ -272,8 +272,8 @@ impl<'a> Call<'a> {
         let call = match &self.unit {
             Some(slot) => SqliteCall::lent(slot).map_err(Failure::NotSent)?,
             None => {
-                let (engine, in_flight) = self.db.native_sqlite().map_err(Failure::NotSent)?;
-                SqliteCall::pooled(engine, in_flight)
+                let (engine, call, in_flight) = self.db.native_sqlite().map_err(Failure::NotSent)?;
+                SqliteCall::pooled(engine, call, in_flight)
             }
         };
         self.connected.store(true, Ordering::Relaxed);

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::native::{NativeSqlite, SqliteConn, WriteKind};
+use super::native::{EngineCall, NativeSqlite, SqliteConn, WriteKind};
 use super::row::error;
 use crate::drain::tracker::InFlight;
 use crate::transaction::{DatabaseTransaction, Slot};
@@ -19,13 +19,13 @@ pub struct SqliteCall<'c, 'a> {
 }
 
 enum Inner<'c, 'a> {
-    Pooled { engine: NativeSqlite, _in_flight: InFlight },
+    Pooled { engine: NativeSqlite, _call: EngineCall, _in_flight: InFlight },
     Lent { slot: &'c Slot<'a>, tx: Option<&'a mut DatabaseTransaction> },
 }
 
 impl<'c, 'a> SqliteCall<'c, 'a> {
-    pub(crate) fn pooled(engine: NativeSqlite, in_flight: InFlight) -> Self {
-        SqliteCall { inner: Inner::Pooled { engine, _in_flight: in_flight } }
+    pub(crate) fn pooled(engine: NativeSqlite, call: EngineCall, in_flight: InFlight) -> Self {
+        SqliteCall { inner: Inner::Pooled { engine, _call: call, _in_flight: in_flight } }
     }
 
     /// Takes the caller's transaction out of `slot`; fails when it is another backend's.

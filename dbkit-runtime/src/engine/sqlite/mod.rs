@@ -79,8 +79,11 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
 }
 
 impl crate::Database {
-    /// The native engine, for a call counted as a session in flight.
-    pub(crate) fn native_sqlite(&self) -> crate::Result<(NativeSqlite, crate::drain::tracker::InFlight)> {
+    /// The native engine, for a call counted as a session in flight (and by the engine, until
+    /// the call is done with it).
+    pub(crate) fn native_sqlite(
+        &self,
+    ) -> crate::Result<(NativeSqlite, native::EngineCall, crate::drain::tracker::InFlight)> {
         #[allow(irrefutable_let_patterns)] // the only variant with the sqlite feature alone
         let Engine::Sqlite(engine) = self.engine() else {
             return Err(crate::Error::BackendMismatch {
@@ -90,6 +93,8 @@ impl crate::Database {
                 database: self.name().to_owned(),
             });
         };
+        // The engine's count first, then the tracker's door (see `NativeSqlite::call`).
+        let call = engine.native.call();
         let mut in_flight = self.tracker().enter(self.name())?;
         // No wait for a connection (a read takes an idle reader or goes to the blocking pool; a
         // write waits in the engine): the pool's metrics see an instant checkout.
@@ -98,12 +103,12 @@ impl crate::Database {
             let at = telemetry.acquired(started, true, false, engine.native.open_connections());
             in_flight.checked_out(at);
         }
-        Ok((engine.native.clone(), in_flight))
+        Ok((engine.native.clone(), call, in_flight))
     }
 
     /// A unit of work on the native engine's writer: `BEGIN IMMEDIATE`.
     pub(crate) async fn begin_sqlite_unit(&self) -> crate::Result<unit::SqliteTransaction> {
-        let (engine, in_flight) = self.native_sqlite()?;
-        unit::SqliteTransaction::begin(&engine, in_flight).await
+        let (engine, call, in_flight) = self.native_sqlite()?;
+        unit::SqliteTransaction::begin(&engine, call, in_flight).await
     }
 }

@@ -29,7 +29,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -83,6 +83,27 @@ struct Shared {
     /// Statements that ran past the inline budget: they go to the blocking pool at once.
     long: LongStatements,
     checkpointer: Option<Checkpointer>,
+    /// Calls and units of work between being let in and being done with the writer: a drain
+    /// closes the writer at once only when there are none (see [`close_idle`](NativeSqlite::close_idle)).
+    calls: AtomicUsize,
+}
+
+/// A call or unit of work on the engine, counted until dropped (see [`NativeSqlite::call`]).
+#[derive(Debug)]
+pub(crate) struct EngineCall {
+    shared: Arc<Shared>,
+}
+
+impl Drop for EngineCall {
+    fn drop(&mut self) {
+        self.shared.calls.fetch_sub(1, SeqCst);
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("target", &self.target).finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for NativeSqlite {
@@ -266,6 +287,7 @@ impl NativeSqlite {
                 writer: Arc::new(AsyncMutex::new(Some(writer))),
                 long: LongStatements::default(),
                 checkpointer,
+                calls: AtomicUsize::new(0),
                 target,
                 busy_timeout,
             }),
@@ -388,17 +410,32 @@ impl NativeSqlite {
         Arc::clone(&self.shared.writer).lock_owned().await
     }
 
-    /// Closes the writer, once the writers ahead (a unit of work in flight) are done with it.
+    /// Closes the writer once no call could still need it: the calls in flight are done (a drain
+    /// has shut the door on new ones) and none holds it.
     pub(crate) async fn close_writer(&self) {
+        // Polled, not notified: this runs once, in a drain's background, while the last calls end.
+        while self.shared.calls.load(SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let closing = self.shared.writer.lock().await.take();
         drop(closing);
     }
 
-    /// Closes the idle readers now, and the writer if no unit of work holds it; see
-    /// [`close_writer`](Self::close_writer) for one that does.
+    /// Counts a call (or unit of work) from before it is let in by the drain tracker until it is
+    /// done with the writer. Taken first, so a drain that finds none counted has already shut
+    /// the door on any that were not yet let in.
+    pub(crate) fn call(&self) -> EngineCall {
+        self.shared.calls.fetch_add(1, SeqCst);
+        EngineCall { shared: Arc::clone(&self.shared) }
+    }
+
+    /// Closes the idle readers now, and the writer if no call could still need it; see
+    /// [`close_writer`](Self::close_writer) for the writer otherwise.
     pub(crate) fn close_idle(&self) {
         self.close();
-        if let Ok(mut writer) = self.shared.writer.try_lock() {
+        if self.shared.calls.load(SeqCst) == 0
+            && let Ok(mut writer) = self.shared.writer.try_lock()
+        {
             drop(writer.take());
         }
     }

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use sync_wrapper::SyncWrapper;
 use tokio::sync::OwnedMutexGuard;
 
-use super::native::{NativeSqlite, SqliteConn, begin_immediate};
+use super::native::{EngineCall, NativeSqlite, SqliteConn, begin_immediate};
 use crate::Result;
 use crate::drain::tracker::InFlight;
 
@@ -21,6 +21,7 @@ pub(crate) struct SqliteTransaction {
     // Declared before `in_flight`, so the connection goes back before the count falls. Reached
     // through `&mut self` only, which keeps the unit `Sync` though the connection is not.
     conn: SyncWrapper<OwnedMutexGuard<Option<Connection>>>,
+    _call: EngineCall,
     in_flight: InFlight,
     /// Savepoints open, named `dbkit_1`, `dbkit_2`, … by depth.
     savepoints: u32,
@@ -29,9 +30,13 @@ pub(crate) struct SqliteTransaction {
 }
 
 impl SqliteTransaction {
-    pub(crate) async fn begin(engine: &NativeSqlite, in_flight: InFlight) -> Result<SqliteTransaction> {
+    pub(crate) async fn begin(
+        engine: &NativeSqlite,
+        call: EngineCall,
+        in_flight: InFlight,
+    ) -> Result<SqliteTransaction> {
         let conn = begin_immediate(engine).await?;
-        Ok(SqliteTransaction { conn: SyncWrapper::new(conn), in_flight, savepoints: 0, ended: false })
+        Ok(SqliteTransaction { conn: SyncWrapper::new(conn), _call: call, in_flight, savepoints: 0, ended: false })
     }
 
     /// The unit's connection, for one statement in it.
