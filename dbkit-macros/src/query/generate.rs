@@ -105,40 +105,23 @@ pub(super) fn attempt(
     };
 
     let failure = quote!(#p::Failure::sent);
-    let decode = |row: &Row| -> TokenStream {
-        match row {
-            Row::Model => {
-                let model_ident = &model.ident;
-                let layout = layout.expect("a model row has a layout");
-                let fields = model.columns.iter().zip(layout).map(|(c, index)| {
-                    let (field, ty, label) = (&c.field, &c.ty, &c.name);
-                    quote!(#field: #p::decode::<_, #ty>(__row, #index, #label).map_err(#failure)?,)
-                });
-                quote!(#model_ident { #(#fields)* })
-            }
-            Row::Tuple(types) => {
-                let values = types.iter().enumerate().map(|(index, ty)| {
-                    let label = format!("column {}", index + 1);
-                    quote!(#p::decode::<_, #ty>(__row, #index, #label).map_err(#failure)?,)
-                });
-                quote!((#(#values)*))
-            }
-            Row::Scalar(ty) if is_u64(ty) => quote! {{
-                // Counts are signed 64-bit on every backend.
-                let __n = #p::decode::<_, ::core::primitive::i64>(__row, 0, "column 1").map_err(#failure)?;
-                match <::core::primitive::u64 as ::core::convert::TryFrom<::core::primitive::i64>>::try_from(__n) {
-                    ::core::result::Result::Ok(__n) => __n,
-                    ::core::result::Result::Err(_) => {
-                        return ::core::result::Result::Err(#failure(#p::Error::Decode {
-                            column: ::std::string::String::from("column 1"),
-                            message: ::std::format!("{__n} is negative: return `i64`"),
-                        }));
-                    }
+    let get = |ty: &syn::Type, index: usize, label: &str| quote!(#p::decode::<_, #ty>(__row, #index, #label).map_err(#failure)?);
+    // Counts are signed 64-bit on every backend.
+    let count = || {
+        quote! {{
+            let __n = #p::decode::<_, ::core::primitive::i64>(__row, 0, "column 1").map_err(#failure)?;
+            match <::core::primitive::u64 as ::core::convert::TryFrom<::core::primitive::i64>>::try_from(__n) {
+                ::core::result::Result::Ok(__n) => __n,
+                ::core::result::Result::Err(_) => {
+                    return ::core::result::Result::Err(#failure(#p::Error::Decode {
+                        column: ::std::string::String::from("column 1"),
+                        message: ::std::format!("{__n} is negative: return `i64`"),
+                    }));
                 }
-            }},
-            Row::Scalar(ty) => quote!(#p::decode::<_, #ty>(__row, 0, "column 1").map_err(#failure)?),
-        }
+            }
+        }}
     };
+    let decode = |row: &Row| decode_row(row, model, layout, &get, &count);
     let fetch = match shape {
         Shape::Many(row) => {
             let decode = decode(row);
@@ -180,6 +163,35 @@ pub(super) fn attempt(
         let mut __session = __call.session::<#db>().await?;
         #build
         #fetch
+    }
+}
+
+/// One row of a query's result as the method returns it (`__row` in scope): the model's fields,
+/// a tuple, or a scalar. `get(type, index, label)` reads one column, `count()` a `u64` count; each
+/// driver has its own.
+pub(super) fn decode_row(
+    row: &Row,
+    model: &Schema,
+    layout: Option<&[usize]>,
+    get: &dyn Fn(&syn::Type, usize, &str) -> TokenStream,
+    count: &dyn Fn() -> TokenStream,
+) -> TokenStream {
+    match row {
+        Row::Model => {
+            let model_ident = &model.ident;
+            let layout = layout.expect("a model row has a layout");
+            let fields = model.columns.iter().zip(layout).map(|(c, &index)| {
+                let (field, value) = (&c.field, get(&c.ty, index, &c.name));
+                quote!(#field: #value,)
+            });
+            quote!(#model_ident { #(#fields)* })
+        }
+        Row::Tuple(types) => {
+            let values = types.iter().enumerate().map(|(index, ty)| get(ty, index, &format!("column {}", index + 1)));
+            quote!((#(#values,)*))
+        }
+        Row::Scalar(ty) if is_u64(ty) => count(),
+        Row::Scalar(ty) => get(ty, 0, "column 1"),
     }
 }
 

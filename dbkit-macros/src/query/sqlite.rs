@@ -8,8 +8,9 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 
+use super::generate::decode_row;
 use super::schema::{Schema, list_element};
-use super::signature::{Arg, Row, Shape, is_u64};
+use super::signature::{Arg, Row, Shape};
 use super::text::{self, Piece};
 use crate::model::SqlType;
 use crate::model::ast::{classify, option_inner};
@@ -125,29 +126,10 @@ pub(super) fn attempt(
         )
     };
 
-    let decode = |row: &Row| -> TokenStream {
-        match row {
-            Row::Model => {
-                let model_ident = &model.ident;
-                let layout = layout.expect("a model row has a layout");
-                let fields = model.columns.iter().zip(layout).map(|(c, index)| {
-                    let (field, ty, label) = (&c.field, &c.ty, &c.name);
-                    quote!(#field: #p::sqlite_row::get::<#ty>(__row, #index, #label)?,)
-                });
-                quote!(#model_ident { #(#fields)* })
-            }
-            Row::Tuple(types) => {
-                let values = types.iter().enumerate().map(|(index, ty)| {
-                    let label = format!("column {}", index + 1);
-                    quote!(#p::sqlite_row::get::<#ty>(__row, #index, #label)?,)
-                });
-                quote!((#(#values)*))
-            }
-            // Counts are signed 64-bit; a negative one is a decode error naming the column.
-            Row::Scalar(ty) if is_u64(ty) => quote!(#p::sqlite_row::get_count(__row, 0, "column 1")?),
-            Row::Scalar(ty) => quote!(#p::sqlite_row::get::<#ty>(__row, 0, "column 1")?),
-        }
-    };
+    let get = |ty: &syn::Type, index: usize, label: &str| quote!(#p::sqlite_row::get::<#ty>(__row, #index, #label)?);
+    // Counts are signed 64-bit; a negative one is a decode error naming the column.
+    let count = || quote!(#p::sqlite_row::get_count(__row, 0, "column 1")?);
+    let decode = |row: &Row| decode_row(row, model, layout, &get, &count);
     let params = quote!(#p::rusqlite::params_from_iter(__params.iter()));
     let run = match shape {
         Shape::Many(row) => {
