@@ -28,7 +28,7 @@ const ROUNDS: usize = 5_000;
 /// `paired!` and a line of its report.
 macro_rules! paired {
     ($label:expr, $dbkit:expr, $sqlx:expr) => {
-        println!("{}", dbkit_tests::paired!(ROUNDS, $dbkit, $sqlx).report($label, "in_transaction", "sqlx"))
+        println!("{}", dbkit_tests::paired!(ROUNDS, $dbkit, $sqlx).report($label, "in_transaction", "driver"))
     };
 }
 
