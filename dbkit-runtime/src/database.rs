@@ -113,6 +113,9 @@ impl Database {
             server_version = %server.version, "connected");
         let mariadb = server.mysql_flavor == Some(MySqlFlavor::MariaDb);
         let telemetry = Telemetry::new(name, &config, crate::observe::system_name(config.backend(), mariadb));
+        // The native SQLite engine has no pool to wait on: its connections are counted once here.
+        let (open, idle) = engine.pool_counts();
+        telemetry.connections(open, idle);
         Ok(Database {
             inner: Arc::new(Inner {
                 name: name.to_owned(),

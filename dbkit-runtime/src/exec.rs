@@ -99,8 +99,9 @@ pub struct Call<'a> {
     /// statement at a time.
     #[cfg(feature = "_transactions")]
     unit: Option<Slot<'a>>,
-    /// The call's span (see [`crate::observe`]); disabled when no subscriber wants it.
-    span: tracing::Span,
+    /// The call's span (see [`crate::observe`]); `None` when nothing could want one, so a call
+    /// then makes, moves and drops no span at all.
+    span: Option<tracing::Span>,
 }
 
 /// Nothing inside a unit of work is retried on its own: the unit is, whole
@@ -119,13 +120,13 @@ impl<'a> Call<'a> {
             connected: AtomicBool::new(false),
             #[cfg(feature = "_transactions")]
             unit: None,
-            span: tracing::Span::none(),
+            span: None,
         }
     }
 
     /// Records the call in `span` (from `call_span!` in the generated method): the statement's
     /// text and, if it fails, its `error.type`.
-    pub fn traced(mut self, span: tracing::Span) -> Self {
+    pub fn traced(mut self, span: Option<tracing::Span>) -> Self {
         self.span = span;
         self
     }
@@ -133,8 +134,10 @@ impl<'a> Call<'a> {
     /// The statement about to be sent, as `db.query.text` (placeholders, never values).
     #[inline]
     pub fn text(&self, sql: &str) {
-        if !self.span.is_disabled() {
-            self.span.record("db.query.text", sql);
+        if let Some(span) = &self.span
+            && !span.is_disabled()
+        {
+            span.record("db.query.text", sql);
         }
     }
 
@@ -362,9 +365,11 @@ impl<'a> Call<'a> {
     /// The call failed with `error`: its duration and `error.type`, in the metrics and the span.
     fn ended(&self, error: Error) -> Error {
         crate::observe::record_call(self.db.telemetry(), self.operation, || self.attempts.elapsed(), Some(&error));
-        if !self.span.is_disabled() {
-            self.span.record("error.type", crate::observe::error_type(&error));
-            self.span.record("otel.status_code", "ERROR");
+        if let Some(span) = &self.span
+            && !span.is_disabled()
+        {
+            span.record("error.type", crate::observe::error_type(&error));
+            span.record("otel.status_code", "ERROR");
         }
         error
     }

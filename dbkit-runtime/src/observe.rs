@@ -12,7 +12,7 @@
 //! | `db.client.connection.max`, `.idle.max`, `.idle.min` | gauge | pool name |
 //! | `db.client.connection.pending_requests` | gauge | pool name |
 //! | `db.client.connection.timeouts` | counter | pool name |
-//! | `db.client.connection.wait_time`, `.use_time` | histogram, s | pool name |
+//! | `db.client.connection.wait_time`, `.use_time` | histogram, s | pool name (not on SQLite: its engine has no pool to wait on) |
 //! | `dbkit.retries` | counter | `db.namespace`, `db.system.name`, `error.type` (the category) |
 //! | `dbkit.outcomes_unknown` | counter | `db.namespace`, `db.system.name` |
 //! | `dbkit.drain.state` | gauge: 0 open, 1 draining, 2 closed | pool name |
@@ -38,12 +38,11 @@
 //! **Cost.** A database asks once, when it connects, whether a recorder is installed
 //! ([`recorder_installed`]). With none, each metrics hook on the call path is one branch on that
 //! answer: no clock is read and no handle touched. A span is made only when a subscriber's level
-//! (or, with no subscriber, the `log` crate's) could take it; otherwise it is `Span::none()`.
-//! Measured on a 21 µs SQLite `get` (the README's Performance section): with neither installed
-//! 13–14 ns, 0.06–0.07 % (it was 135 ns before these two questions were asked: four clock reads
-//! of ~23 ns, and a span that evaluated its fields for `log`); with a recorder, the whole within
-//! 1 %. Install the recorder before connecting: a database connected with none records no metrics
-//! for its life.
+//! (or, with no subscriber, the `log` crate's) could take it; otherwise a call has none, and runs
+//! without entering one. SQLite's engine has no pool to wait on, so its calls time no checkout.
+//! Measured on a ~3 µs SQLite `get` on dbkit's engine (the README's Performance section): with
+//! neither installed 8–8.5 ns, 0.20–0.23 %; with a recorder 1.006–1.016×. Install the recorder
+//! before connecting: a database connected with none records no metrics for its life.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -220,6 +219,15 @@ impl Telemetry {
         self.pool.use_time.record(used);
         let in_use = self.used.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
         self.set_counts(self.open.load(Ordering::Relaxed), in_use);
+    }
+
+    /// The connections open and idle, as the engine counts them (at connect).
+    pub(crate) fn connections(&self, open: u32, idle: u32) {
+        if self.recording {
+            self.open.store(open, Ordering::Relaxed);
+            self.set_counts(open, open.saturating_sub(idle));
+            self.pool.pending.set(0.0);
+        }
     }
 
     /// `db.client.connection.count` by state: `used` are the connections dbkit holds now, `idle`
@@ -400,16 +408,17 @@ pub fn __spans_wanted() -> bool {
 
 /// The span of one generated call, named by its query summary (`SELECT users`, a literal, so it
 /// is the span's name for every subscriber), with OpenTelemetry's attributes. Expanded in the
-/// generated method, so each method is its own callsite: with no subscriber interested, it is a
-/// disabled span and none of its fields is evaluated (see [`__spans_wanted`]).
+/// generated method, so each method is its own callsite. `None` when no subscriber or logger
+/// could want it (see [`__spans_wanted`]); with a subscriber not interested in it, a disabled span
+/// whose fields are not evaluated.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __dbkit_call_span {
     ($summary:literal, $call:expr, $name:literal, $collection:literal) => {
         if !$crate::__private::spans_wanted() {
-            $crate::__private::tracing::Span::none()
+            ::core::option::Option::None
         } else {
-            $crate::__private::tracing::info_span!(
+            ::core::option::Option::Some($crate::__private::tracing::info_span!(
             target: "dbkit",
             $summary,
             db.system.name = $call.system_name(),
@@ -422,7 +431,7 @@ macro_rules! __dbkit_call_span {
             error.type = $crate::__private::tracing::field::Empty,
             otel.kind = "client",
             otel.status_code = $crate::__private::tracing::field::Empty,
-            )
+            ))
         }
     };
 }

@@ -6,18 +6,19 @@
 //!
 //! 1. **Nothing installed**: the hooks alone. They cannot be taken out at run time, so they are
 //!    timed directly, before any recorder or subscriber exists in the process: batches of 1 000
-//!    iterations of what a pooled call adds, minus the same loop without it (polling the same bare
+//!    iterations of what a call adds, minus the same loop without it (polling the same bare
 //!    future), the median of the per-batch differences. A database asks once, when it connects,
 //!    whether a recorder is installed ([`recorder_installed`](dbkit::observe::recorder_installed));
 //!    with none, every metrics hook is one branch on that answer and no clock is read. *Call*:
 //!    that branch in `finish`, the question whether a span is wanted (`spans_wanted`), the span
-//!    `call_span!` makes then (`Span::none()`) and its clone, the `db.query.text` branch, and the
-//!    branch that polls the call without `Instrument` when its span is none, then dropped. *Pool* (`Telemetry::acquiring`, `InFlight`'s drop): the branch on the way in, and
-//!    the one on the way out on an empty checkout time. Not counted, as they cannot be taken apart
-//!    from the call: the span's slot in `Call` (a larger future) and the `observed` layer around
-//!    the acquire. Printed as a fraction of side A's `get` in part 2, with the cost of one clock
-//!    read beside it; and, for comparison, the same hooks with `recording` set (what they cost
-//!    with a recorder, on no-op handles).
+//!    `call_span!` makes then (`None`) and its clone, the `db.query.text` branch, and the branch
+//!    that polls the call without `Instrument` when there is no span, then dropped. *Pool*
+//!    (`Telemetry::acquiring`, `InFlight`'s drop; the sqlx backends', printed apart, as SQLite's
+//!    engine has no pool checkout to time): the branch on the way in, and the one on the way out
+//!    on an empty checkout time. Not counted, as they cannot be taken apart from the call: the
+//!    span's slot in `Call` (a larger future). Printed as a fraction of side A's `get` in part 2,
+//!    with the cost of one clock read beside it; and, for comparison, the same hooks with
+//!    `recording` set (what they cost with a recorder, on no-op handles).
 //! 2. **A recorder**: `metrics_util`'s `DebuggingRecorder` (its histograms are the lock-free
 //!    buckets the Prometheus exporter keeps; drained every 1 000 rounds, as a scrape would), no
 //!    subscriber. A database binds its metric handles when it connects and a method its duration
@@ -406,9 +407,9 @@ fn bare(h: &Hooks) {
 #[inline(never)]
 fn call_hooks(h: &Hooks, started: Instant) {
     let span = if !dbkit::__private::spans_wanted() {
-        tracing::Span::none()
+        None
     } else {
-        tracing::info_span!(
+        Some(tracing::info_span!(
             target: "dbkit",
             "SELECT bench_observe",
             db.system.name = h.system,
@@ -421,17 +422,18 @@ fn call_hooks(h: &Hooks, started: Instant) {
             error.type = tracing::field::Empty,
             otel.kind = "client",
             otel.status_code = tracing::field::Empty,
-        )
+        ))
     };
     let instrumented = span.clone();
-    if !span.is_disabled() {
+    if let Some(span) = &span
+        && !span.is_disabled()
+    {
         span.record("db.query.text", "SELECT ...");
     }
     // As the call loop does: no span, no `Instrument`.
-    if instrumented.is_none() {
-        run_to_end(Polls(h.polls - 1));
-    } else {
-        run_to_end(Polls(h.polls - 1).instrument(instrumented));
+    match instrumented {
+        None => run_to_end(Polls(h.polls - 1)),
+        Some(span) => run_to_end(Polls(h.polls - 1).instrument(span)),
     }
     if h.recording {
         let elapsed = started.elapsed();
@@ -496,9 +498,9 @@ fn clock(h: &Hooks) {
 /// Both, as one call has them.
 #[inline(never)]
 fn all_hooks(h: &Hooks, started: Instant) {
-    let checked_out = pool_acquired(h);
+    // SQLite's engine has no pool checkout to time: its calls have the call's hooks alone. (The
+    // pool's, printed apart, are the sqlx backends'.)
     call_hooks(h, started);
-    pool_released(h, checked_out);
 }
 
 /// Median, first and third quartile, in ns per iteration.

@@ -239,8 +239,13 @@ async fn records_each_method(db_for: impl AsyncFnOnce() -> Option<Database>) {
         find(&recorded, "db.client.connection.wait_time", &pool).iter().map(|m| histogram_count(m)).sum();
     let uses: usize = find(&recorded, "db.client.connection.use_time", &pool).iter().map(|m| histogram_count(m)).sum();
     let total_calls: usize = calls.values().sum();
-    assert!(waits >= total_calls, "{system}: {waits} waits for {total_calls} calls");
-    assert_eq!(uses, waits, "{system}: every connection waited for was given back");
+    if db.backend() == Backend::Sqlite {
+        // dbkit's own SQLite engine has no pool to wait on: nothing is timed per call.
+        assert_eq!((waits, uses), (0, 0), "{system}");
+    } else {
+        assert!(waits >= total_calls, "{system}: {waits} waits for {total_calls} calls");
+        assert_eq!(uses, waits, "{system}: every connection waited for was given back");
+    }
     for gauge in ["db.client.connection.pending_requests", "db.client.connection.count"] {
         assert!(!find(&recorded, gauge, &pool).is_empty(), "{system}: {gauge} in {recorded:?}");
     }

@@ -59,12 +59,10 @@ pub(crate) fn call_loop(
                 }
             }
         };
-        // With no subscriber the span is `Span::none()`: the loop runs as it is, not entering and
-        // leaving a span that does nothing at every poll.
-        if __span.is_none() {
-            __calls.await
-        } else {
-            #p::Instrument::instrument(__calls, __span).await
+        // With nothing that could want a span there is none: the loop runs as it is.
+        match __span {
+            ::core::option::Option::None => __calls.await,
+            ::core::option::Option::Some(__span) => #p::Instrument::instrument(__calls, __span).await,
         }
     }
 }

@@ -95,14 +95,10 @@ impl crate::Database {
         };
         // The engine's count first, then the tracker's door (see `NativeSqlite::call`).
         let call = engine.native.call();
-        let mut in_flight = self.tracker().enter(self.name())?;
-        // No wait for a connection (a read takes an idle reader or goes to the blocking pool; a
-        // write waits in the engine): the pool's metrics see an instant checkout.
-        let telemetry = self.telemetry();
-        if let Some(started) = telemetry.acquiring() {
-            let at = telemetry.acquired(started, true, false, engine.native.open_connections());
-            in_flight.checked_out(at);
-        }
+        // No pool checkout is timed: a read takes an idle reader (or goes to the blocking pool)
+        // and a write waits in the engine, so a wait time would always be zero, and timing it
+        // would cost clock reads of the order of a SQLite call itself (issue 15's figures).
+        let in_flight = self.tracker().enter(self.name())?;
         Ok((engine.native.clone(), call, in_flight))
     }
 
