@@ -101,9 +101,10 @@ impl<'a> SqliteProvider<'a> {
         }
     }
 
-    /// `let __<name> = <owned copy of the argument name>;` for a key or unique argument.
+    /// `let __arg_<name> = <owned copy of the argument name>;` for a key or unique argument
+    /// (prefixed so that no field name meets a local of the body, such as `__session`).
     fn owned(&self, field: &Field<'_>, name: &syn::Ident) -> TokenStream {
-        let owned = format_ident!("__{}", name);
+        let owned = format_ident!("__arg_{}", name);
         if field.sql_type.is_copy() {
             quote!(let #owned = #name;)
         } else {
@@ -112,7 +113,7 @@ impl<'a> SqliteProvider<'a> {
     }
 
     fn lookup(&self, sql: &str, field: &Field<'_>, name: &syn::Ident) -> TokenStream {
-        let owned = format_ident!("__{}", name);
+        let owned = format_ident!("__arg_{}", name);
         let params = self.params([(field, quote!(#owned))]);
         self.read(sql, self.owned(field, name), quote!(__conn.query_optional(#sql, #params, __decode_sqlite)))
     }
@@ -294,7 +295,7 @@ impl Provider for SqliteProvider<'_> {
         });
         let key = self.key();
         let owned_key = self.owned(key, &format_ident!("key"));
-        let key_output = self.output(key, quote!(__key));
+        let key_output = self.output(key, quote!(__arg_key));
         let capacity = head.len()
             + st.update_sets.iter().map(|set| set.len() + ", ".len() + 1).sum::<usize>()
             + where_.len()
@@ -332,7 +333,7 @@ impl Provider for SqliteProvider<'_> {
 
     fn delete(&self) -> TokenStream {
         let sql = &self.statements.delete;
-        let params = self.params([(self.key(), quote!(__key))]);
+        let params = self.params([(self.key(), quote!(__arg_key))]);
         let write = self.write(
             "Statement",
             quote!(false),
