@@ -112,11 +112,15 @@ static NO_RETRY: std::sync::LazyLock<RetryPolicy> = std::sync::LazyLock::new(Ret
 impl<'a> Call<'a> {
     /// Starts a call of `operation` on `db`, retried as `options.retry` says.
     pub fn new(db: &'a Database, options: &'a CallOptions, operation: &'static Operation) -> Self {
+        Call::with_attempts(db, operation, Attempts::new(&options.retry))
+    }
+
+    fn with_attempts(db: &'a Database, operation: &'static Operation, attempts: Attempts<'a>) -> Self {
         Call {
             db,
             operation,
             unique_keys: None,
-            attempts: Attempts::new(&options.retry),
+            attempts,
             connected: AtomicBool::new(false),
             #[cfg(feature = "_transactions")]
             unit: None,
@@ -167,11 +171,12 @@ impl<'a> Call<'a> {
         operation: &'static Operation,
         tx: Option<&'a mut DatabaseTransaction>,
     ) -> Self {
-        let mut call = Call::new(db, options, operation);
-        if let Some(tx) = tx {
-            call.attempts.set_policy(&NO_RETRY);
-            call.unit = Some(std::sync::Mutex::new(Some(tx)));
-        }
+        let Some(tx) = tx else { return Call::new(db, options, operation) };
+        // Nothing in a unit retries on its own, so only a recorder needs the call's start time.
+        let attempts =
+            if db.telemetry().is_recording() { Attempts::new(&NO_RETRY) } else { Attempts::untimed(&NO_RETRY) };
+        let mut call = Call::with_attempts(db, operation, attempts);
+        call.unit = Some(std::sync::Mutex::new(Some(tx)));
         call
     }
 

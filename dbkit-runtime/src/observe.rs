@@ -221,6 +221,12 @@ impl Telemetry {
         self.set_counts(self.open.load(Ordering::Relaxed), in_use);
     }
 
+    /// Whether a recorder was installed when the database connected.
+    #[cfg(feature = "_transactions")]
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording
+    }
+
     /// The connections open and idle, as the engine counts them (at connect).
     pub(crate) fn connections(&self, open: u32, idle: u32) {
         if self.recording {

@@ -263,7 +263,10 @@ pub(crate) fn safe_to_retry(kind: OpKind, sent: bool, error: &Error) -> bool {
 #[derive(Debug)]
 pub(crate) struct Attempts<'p> {
     policy: &'p RetryPolicy,
-    started: Instant,
+    /// When the call started: for the deadline and the call's duration. `None` for a call that
+    /// can neither retry nor record (a statement in a unit of work with no recorder installed),
+    /// which then reads no clock.
+    started: Option<Instant>,
     failed: u32,
     /// Built at the first failure, so a call that succeeds never pays for it.
     backoff: Option<<ExponentialBuilder as BackoffBuilder>::Backoff>,
@@ -271,7 +274,13 @@ pub(crate) struct Attempts<'p> {
 
 impl<'p> Attempts<'p> {
     pub(crate) fn new(policy: &'p RetryPolicy) -> Self {
-        Attempts { policy, started: Instant::now(), failed: 0, backoff: None }
+        Attempts { policy, started: Some(Instant::now()), failed: 0, backoff: None }
+    }
+
+    /// Attempts under `policy`, which never retries, of a call whose duration nobody records.
+    #[cfg(feature = "_transactions")]
+    pub(crate) fn untimed(policy: &'p RetryPolicy) -> Self {
+        Attempts { policy, started: None, failed: 0, backoff: None }
     }
 
     pub(crate) fn failed(&self) -> u32 {
@@ -279,7 +288,7 @@ impl<'p> Attempts<'p> {
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        self.started.map_or(Duration::ZERO, |started| started.elapsed())
     }
 
     pub(crate) fn set_policy(&mut self, policy: &'p RetryPolicy) {
@@ -302,7 +311,7 @@ impl<'p> Attempts<'p> {
         let Some(delay) = self.backoff.get_or_insert_with(|| self.policy.backoff()).next() else {
             return false;
         };
-        let elapsed = self.started.elapsed();
+        let elapsed = self.elapsed();
         if self.policy.deadline.is_some_and(|deadline| elapsed + delay >= deadline) {
             return false;
         }
