@@ -699,6 +699,33 @@ mod tests {
         assert!(!engine.shared.long.contains(PAGE));
     }
 
+    /// A read on the blocking pool is interrupted when its caller stops waiting: with one blocking
+    /// thread, a second long read gets it at once. Without the interrupt the first (a count to
+    /// 10^10, minutes) would hold that thread and the second would time out.
+    #[test]
+    fn a_cancelled_read_on_the_blocking_pool_is_interrupted() {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().max_blocking_threads(1).build().unwrap();
+        let (cut, went_long, second) = runtime.block_on(async {
+            let (engine, _) = filled("cancel", 10).await;
+            const FOREVER: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000000) SELECT count(*) FROM n";
+            let forever = |conn: SqliteConn<'_>| conn.connection().query_row(FOREVER, [], |row| row.get::<_, i64>(0));
+            let cut = tokio::time::timeout(Duration::from_millis(100), engine.read(FOREVER, forever)).await.is_err();
+            let went_long = engine.shared.long.contains(FOREVER);
+            const SHORT: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) SELECT count(*) FROM n";
+            let short = |conn: SqliteConn<'_>| conn.connection().query_row(SHORT, [], |row| row.get::<_, i64>(0));
+            // Long enough for the budget to send it to the blocking pool too, whose one thread the
+            // first read would still hold if it had not been interrupted.
+            let second = tokio::time::timeout(Duration::from_secs(5), engine.read(SHORT, short)).await;
+            (cut, went_long, second.map(|n| n.unwrap()))
+        });
+        // Not waiting for a blocking thread that was not interrupted: the assertion says so.
+        runtime.shutdown_timeout(Duration::from_millis(100));
+        assert!(cut, "the count to 10^10 does not finish in 100 ms");
+        assert!(went_long, "it went to the blocking pool");
+        assert_eq!(second.ok(), Some(100_000), "the one blocking thread was freed by the interrupt");
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_failed_transaction_write_leaves_nothing() {
         let (engine, _) = filled("rollback", 3).await;
