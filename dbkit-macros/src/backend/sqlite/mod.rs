@@ -19,7 +19,7 @@ use crate::model::{Container, Field};
 
 /// `create_many` of more rows than this runs on the blocking pool rather than inline: about the
 /// inline read budget's worth of inserts (~1 µs a row).
-const INLINE_ROWS: usize = 128;
+const INLINE_INSERT_ROWS: usize = 128;
 
 pub(crate) struct SqliteProvider<'a> {
     cont: &'a Container<'a>,
@@ -159,7 +159,7 @@ impl Provider for SqliteProvider<'_> {
     fn create_many_doc(&self) -> String {
         format!(
             "Inserts every row in one transaction, all or nothing, with multi-row `INSERT`s of at most {} rows; \
-             returns the rows written. More than {INLINE_ROWS} rows are written off the calling task. Use it for \
+             returns the rows written. More than {INLINE_INSERT_ROWS} rows are written off the calling task. Use it for \
              `{}`s in bulk.",
             self.rows_per_statement(),
             self.cont.ident,
@@ -239,7 +239,7 @@ impl Provider for SqliteProvider<'_> {
         let columns = fields.len();
         let write = self.write(
             "Transaction",
-            quote!(rows.len() > #INLINE_ROWS),
+            quote!(rows.len() > #INLINE_INSERT_ROWS),
             quote!(let __rows = ::std::borrow::ToOwned::to_owned(rows);),
             quote! {
                 let mut __written: ::core::primitive::u64 = 0;

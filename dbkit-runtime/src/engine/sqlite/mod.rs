@@ -63,8 +63,7 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     };
     let busy_timeout = config.get_sqlite_busy_timeout();
     // The engine first: it creates the file and sets WAL, which sqlx's connections then find.
-    // The native engine's own: one writer and up to one inline reader per core (see `native`).
-    // Opening is file I/O (and WAL set-up): off the runtime.
+    // Opening is file I/O, so it runs off the runtime.
     let native = match tokio::task::spawn_blocking(move || NativeSqlite::open(target, busy_timeout)).await {
         Ok(opened) => opened?,
         Err(panicked) => std::panic::resume_unwind(panicked.into_panic()),

@@ -393,15 +393,8 @@ impl NativeSqlite {
                 result => return result,
             }
         }
-        let busy_timeout = self.shared.busy_timeout;
-        let interrupt = InterruptOnDrop(Some(conn.get_interrupt_handle()));
-        let (_writer, result) = on_blocking_pool(move || {
-            let conn = writer.as_ref().expect("checked open");
-            let result = waiting(conn, busy_timeout, |conn| run_write(conn, kind, &run));
-            (writer, result)
-        })
-        .await;
-        interrupt.disarm();
+        let (_writer, result) =
+            waiting_on_blocking_pool(writer, self.shared.busy_timeout, move |conn| run_write(conn, kind, &run)).await;
         result
     }
 
@@ -488,15 +481,10 @@ pub(crate) async fn begin_immediate(engine: &NativeSqlite) -> rusqlite::Result<O
         Err(error) if is_busy(&error) => {}
         Err(error) => return Err(error),
     }
-    let busy_timeout = engine.shared.busy_timeout;
-    let interrupt = InterruptOnDrop(Some(conn.get_interrupt_handle()));
-    let (writer, begun) = on_blocking_pool(move || {
-        let conn = writer.as_ref().expect("checked open");
-        let begun = waiting(conn, busy_timeout, |conn| conn.prepare_cached("BEGIN IMMEDIATE")?.execute([]));
-        (writer, begun)
+    let (writer, begun) = waiting_on_blocking_pool(writer, engine.shared.busy_timeout, |conn| {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])
     })
     .await;
-    interrupt.disarm();
     begun.map(|_| writer)
 }
 
@@ -523,16 +511,23 @@ fn run_write<T>(
     }
 }
 
-/// `run` on `conn` with `busy_timeout` set, which the inline path keeps at zero.
-fn waiting<T>(
-    conn: &Connection,
+/// `run` on the (open) writer on tokio's blocking pool, with `busy_timeout` set for it (the inline
+/// path keeps it at zero), interrupted if the caller stops waiting; the writer is handed back.
+async fn waiting_on_blocking_pool<T: Send + 'static>(
+    writer: OwnedMutexGuard<Option<Connection>>,
     busy_timeout: Duration,
-    run: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
-    conn.busy_timeout(busy_timeout)?;
-    let result = run(conn);
-    conn.busy_timeout(Duration::ZERO)?;
-    result
+    run: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> (OwnedMutexGuard<Option<Connection>>, rusqlite::Result<T>) {
+    let interrupt = InterruptOnDrop(writer.as_ref().map(Connection::get_interrupt_handle));
+    let (writer, result) = on_blocking_pool(move || {
+        let conn = writer.as_ref().expect("checked open by the caller");
+        let result = conn.busy_timeout(busy_timeout).and_then(|()| run(conn));
+        let reset = conn.busy_timeout(Duration::ZERO);
+        (writer, result.and_then(|value| reset.map(|()| value)))
+    })
+    .await;
+    interrupt.disarm();
+    (writer, result)
 }
 
 /// Runs `f` on tokio's blocking pool; a panic in it resumes here, as it would have inline.

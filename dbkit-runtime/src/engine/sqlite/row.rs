@@ -22,64 +22,43 @@ use crate::Error;
 #[derive(Debug)]
 pub struct Sqlx<'a, T>(pub &'a T);
 
+/// The types [`Sqlx`] binds, each as sqlx writes it, and `Option`s of them (`None` is `NULL`).
+pub trait SqlxText {
+    /// The value to bind.
+    fn sqlx_text(&self) -> rusqlite::Result<ToSqlOutput<'static>>;
+}
+
 /// sqlx's `to_rfc3339_opts(SecondsFormat::AutoSi, false)`.
-fn rfc3339(value: &DateTime<Utc>) -> ToSqlOutput<'static> {
-    ToSqlOutput::from(value.format("%FT%T%.f%:z").to_string())
+impl SqlxText for DateTime<Utc> {
+    fn sqlx_text(&self) -> rusqlite::Result<ToSqlOutput<'static>> {
+        Ok(ToSqlOutput::from(self.format("%FT%T%.f%:z").to_string()))
+    }
 }
 
-fn json(value: &serde_json::Value) -> rusqlite::Result<ToSqlOutput<'static>> {
-    serde_json::to_string(value).map(ToSqlOutput::from).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+impl SqlxText for serde_json::Value {
+    fn sqlx_text(&self) -> rusqlite::Result<ToSqlOutput<'static>> {
+        serde_json::to_string(self)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+    }
 }
 
-impl Sqlx<'_, DateTime<Utc>> {
+impl<T: SqlxText> SqlxText for Option<T> {
+    fn sqlx_text(&self) -> rusqlite::Result<ToSqlOutput<'static>> {
+        self.as_ref().map_or_else(|| Ok(ToSqlOutput::from(Null)), SqlxText::sqlx_text)
+    }
+}
+
+impl<T: SqlxText> Sqlx<'_, T> {
     /// The value to bind, owned: for a list of parameters built at run time.
     pub fn into_output(self) -> rusqlite::Result<ToSqlOutput<'static>> {
-        Ok(rfc3339(self.0))
+        self.0.sqlx_text()
     }
 }
 
-impl Sqlx<'_, Option<DateTime<Utc>>> {
-    /// The value to bind, owned: for a list of parameters built at run time.
-    pub fn into_output(self) -> rusqlite::Result<ToSqlOutput<'static>> {
-        Ok(self.0.as_ref().map_or_else(|| ToSqlOutput::from(Null), rfc3339))
-    }
-}
-
-impl Sqlx<'_, serde_json::Value> {
-    /// The value to bind, owned: for a list of parameters built at run time.
-    pub fn into_output(self) -> rusqlite::Result<ToSqlOutput<'static>> {
-        json(self.0)
-    }
-}
-
-impl Sqlx<'_, Option<serde_json::Value>> {
-    /// The value to bind, owned: for a list of parameters built at run time.
-    pub fn into_output(self) -> rusqlite::Result<ToSqlOutput<'static>> {
-        self.0.as_ref().map_or_else(|| Ok(ToSqlOutput::from(Null)), json)
-    }
-}
-
-impl ToSql for Sqlx<'_, DateTime<Utc>> {
+impl<T: SqlxText> ToSql for Sqlx<'_, T> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(rfc3339(self.0))
-    }
-}
-
-impl ToSql for Sqlx<'_, Option<DateTime<Utc>>> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(self.0.as_ref().map_or_else(|| ToSqlOutput::from(Null), rfc3339))
-    }
-}
-
-impl ToSql for Sqlx<'_, serde_json::Value> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        json(self.0)
-    }
-}
-
-impl ToSql for Sqlx<'_, Option<serde_json::Value>> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        self.0.as_ref().map_or_else(|| Ok(ToSqlOutput::from(Null)), json)
+        self.0.sqlx_text()
     }
 }
 
