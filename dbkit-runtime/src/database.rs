@@ -7,6 +7,8 @@ use std::sync::Arc;
 #[cfg(feature = "_sql")]
 use crate::drain::tracker::InFlight;
 use crate::drain::tracker::{DatabaseState, SessionTracker};
+#[cfg(feature = "_sql")]
+use crate::engine::pool::{AcquireError, SqlPool};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
 use crate::observe::Telemetry;
 #[cfg(feature = "_sql")]
@@ -105,7 +107,7 @@ impl Database {
     /// Connects and names the database `name` (as the [`DatabaseManager`](crate::DatabaseManager)
     /// does); the name appears in errors, logs and metrics.
     pub async fn connect_named(name: &str, config: DatabaseConfig) -> Result<Database> {
-        let (engine, server) = Engine::connect(&config).await.map_err(|e| match e {
+        let (engine, server) = Engine::connect(&config, name).await.map_err(|e| match e {
             Error::Timeout { what, elapsed, .. } => Error::Timeout { database: name.to_owned(), what, elapsed },
             e => e,
         })?;
@@ -224,7 +226,7 @@ impl Database {
 
     /// Checks that this database is a `DB` one; `what` names the caller in the error.
     #[cfg(feature = "_sql")]
-    pub(crate) fn sqlx_pool<DB: SqlDriver>(&self, what: &'static str) -> Result<&sqlx::Pool<DB>> {
+    pub(crate) fn sqlx_pool<DB: SqlDriver>(&self, what: &'static str) -> Result<&SqlPool<DB>> {
         DB::pool(&self.inner.engine).ok_or_else(|| Error::BackendMismatch {
             what,
             expected: vec![DB::BACKEND],
@@ -243,11 +245,31 @@ impl Database {
     pub async fn session<DB: SqlDriver>(&self) -> Result<Session<DB>> {
         let pool = self.sqlx_pool::<DB>("a session")?;
         let in_flight = self.inner.tracker.enter(&self.inner.name)?;
-        // Boxed, as sqlx's own `fetch_*(&pool)` boxes it: `acquire` holds the future of a new
-        // connection (a TLS handshake on PostgreSQL and MySQL), 15–18 KB inline, which every
-        // generated call's future would carry and copy on each move; on the heap it is one
-        // allocation, and a call's future is under 1 KB on every backend.
-        let (conn, in_flight) = self.observed(Box::pin(pool.acquire()), pool, in_flight).await?;
+        let telemetry = &self.inner.tracker.telemetry;
+        let Some(started) = telemetry.acquiring() else {
+            // No recorder: nothing to time.
+            let conn = pool.acquire().await.map_err(|e| self.closed_pool(e))?;
+            return Ok(Session::new(conn, in_flight));
+        };
+        self.acquire_observed(pool, in_flight, started).await
+    }
+
+    /// [`session`](Self::session) with a recorder: the wait, a timeout and the checkout go to the
+    /// pool's metrics. Out of line, so the unobserved path stays small.
+    #[cfg(feature = "_sql")]
+    #[inline(never)]
+    async fn acquire_observed<DB: SqlDriver>(
+        &self,
+        pool: &SqlPool<DB>,
+        mut in_flight: InFlight,
+        started: std::time::Instant,
+    ) -> Result<Session<DB>> {
+        let telemetry = &self.inner.tracker.telemetry;
+        let acquired = pool.acquire().await;
+        let timed_out = matches!(acquired, Err(AcquireError::TimedOut));
+        let at = telemetry.acquired(started, acquired.is_ok(), timed_out, pool.size());
+        let conn = acquired.map_err(|e| self.closed_pool(e))?;
+        in_flight.checked_out(at);
         Ok(Session::new(conn, in_flight))
     }
 
@@ -256,34 +278,7 @@ impl Database {
     /// Fails like [`session`](Database::session).
     #[cfg(feature = "_sql")]
     pub async fn begin<DB: SqlDriver>(&self) -> Result<Transaction<DB>> {
-        let pool = self.sqlx_pool::<DB>("a transaction")?;
-        let in_flight = self.inner.tracker.enter(&self.inner.name)?;
-        // Boxed for the same reason as in `session`.
-        let (tx, in_flight) = self.observed(Box::pin(pool.begin()), pool, in_flight).await?;
-        Ok(Transaction::new(tx, in_flight))
-    }
-
-    /// Waits for `acquire` (a pooled connection, or a transaction on one), recording the wait,
-    /// a timeout and the checkout in the pool's metrics.
-    #[cfg(feature = "_sql")]
-    async fn observed<DB: SqlDriver, T>(
-        &self,
-        acquire: impl Future<Output = sqlx::Result<T>>,
-        pool: &sqlx::Pool<DB>,
-        mut in_flight: InFlight,
-    ) -> Result<(T, InFlight)> {
-        let telemetry = &self.inner.tracker.telemetry;
-        let Some(started) = telemetry.acquiring() else {
-            // No recorder: nothing to time.
-            let acquired = acquire.await.map_err(|e| self.closed_pool(e))?;
-            return Ok((acquired, in_flight));
-        };
-        let acquired = acquire.await;
-        let timed_out = matches!(acquired, Err(sqlx::Error::PoolTimedOut));
-        let at = telemetry.acquired(started, acquired.is_ok(), timed_out, pool.size());
-        let acquired = acquired.map_err(|e| self.closed_pool(e))?;
-        in_flight.checked_out(at);
-        Ok((acquired, in_flight))
+        self.session::<DB>().await?.begin().await
     }
 
     /// The database's metric handles and labels.
@@ -291,12 +286,12 @@ impl Database {
         &self.inner.tracker.telemetry
     }
 
-    /// sqlx's "pool closed" means a drain closed it while we waited: say so as dbkit does.
+    /// A closed pool means a drain closed it while we waited: say so as dbkit does.
     #[cfg(feature = "_sql")]
-    fn closed_pool(&self, error: sqlx::Error) -> Error {
+    fn closed_pool(&self, error: AcquireError) -> Error {
         match error {
-            sqlx::Error::PoolClosed => self.inner.tracker.unavailable(self.state()),
-            error => Error::Sqlx(error),
+            AcquireError::Closed => self.inner.tracker.unavailable(self.state()),
+            error => Error::Sqlx(error.into()),
         }
     }
 

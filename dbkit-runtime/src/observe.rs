@@ -13,6 +13,9 @@
 //! | `db.client.connection.pending_requests` | gauge | pool name |
 //! | `db.client.connection.timeouts` | counter | pool name |
 //! | `db.client.connection.wait_time`, `.use_time` | histogram, s | pool name (not on SQLite: its engine has no pool to wait on) |
+//! | `db.client.connection.create_time` | histogram, s | pool name (PostgreSQL, MySQL; SQLite's raw sessions) |
+//! | `dbkit.connection.pings` | counter: pings before a checkout (a connection idle past the window) | pool name |
+//! | `dbkit.connection.resets` | counter: connections given back unclean (a cancelled statement, a dropped transaction) | pool name |
 //! | `dbkit.retries` | counter | `db.namespace`, `db.system.name`, `error.type` (the category) |
 //! | `dbkit.outcomes_unknown` | counter | `db.namespace`, `db.system.name` |
 //! | `dbkit.drain.state` | gauge: 0 open, 1 draining, 2 closed | pool name |
@@ -22,8 +25,6 @@
 //! The pool name is the database's registered name; `db.namespace` is the database on the server
 //! (the URL's path, or the SQLite file). `error.type` is the failure's [`ErrorCategory`](crate::ErrorCategory), never
 //! its message: a server's message can quote a value (MySQL's "Duplicate entry 'alice'").
-//! `db.client.connection.create_time` is not recorded: sqlx's pool opens connections inside
-//! `acquire` with no hook around the connect.
 //!
 //! **Tracing**: every generated call is one span named by its query summary (`SELECT users`,
 //! at `INFO`, target `dbkit`) with the same attributes plus `db.query.summary` and
@@ -355,7 +356,7 @@ impl std::fmt::Debug for CacheMetrics {
 
 /// Units and descriptions, for exporters that show them (Prometheus's `# HELP`, OpenTelemetry's
 /// unit). Each recorder hears them once.
-fn describe() {
+pub(crate) fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_histogram!("db.client.operation.duration", Unit::Seconds, "Duration of database client operations.");
     describe_gauge!(
@@ -382,6 +383,16 @@ fn describe() {
         "db.client.connection.use_time",
         Unit::Seconds,
         "The time between borrowing a connection and returning it to the pool."
+    );
+    describe_histogram!(
+        "db.client.connection.create_time",
+        Unit::Seconds,
+        "The time it took to create a new connection."
+    );
+    describe_counter!("dbkit.connection.pings", "Pings sent before handing out a connection idle past the window.");
+    describe_counter!(
+        "dbkit.connection.resets",
+        "Connections returned with a reply still owed or a message queued, reset before reuse or closed."
     );
     describe_counter!("dbkit.retries", "Failed attempts of generated calls that were tried again.");
     describe_counter!(

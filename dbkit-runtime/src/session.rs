@@ -7,8 +7,11 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+use sqlx_core::transaction::TransactionManager;
+
 use crate::drain::tracker::InFlight;
 use crate::engine::Engine;
+use crate::engine::pool::{PoolConnection, SqlPool};
 use crate::{Backend, Result};
 
 /// A sqlx database dbkit can run: SQLite, PostgreSQL or MySQL.
@@ -20,7 +23,7 @@ pub trait SqlDriver: sqlx::Database + sealed::Sealed {
     const BACKEND: Backend;
 
     #[doc(hidden)]
-    fn pool(engine: &Engine) -> Option<&sqlx::Pool<Self>>;
+    fn pool(engine: &Engine) -> Option<&SqlPool<Self>>;
 }
 
 mod sealed {
@@ -32,7 +35,7 @@ impl sealed::Sealed for sqlx::Sqlite {}
 #[cfg(feature = "sqlite")]
 impl SqlDriver for sqlx::Sqlite {
     const BACKEND: Backend = Backend::Sqlite;
-    fn pool(engine: &Engine) -> Option<&sqlx::Pool<Self>> {
+    fn pool(engine: &Engine) -> Option<&SqlPool<Self>> {
         #[allow(unreachable_patterns)]
         match engine {
             Engine::Sqlite(e) => Some(&e.pool),
@@ -46,7 +49,7 @@ impl sealed::Sealed for sqlx::Postgres {}
 #[cfg(feature = "postgres")]
 impl SqlDriver for sqlx::Postgres {
     const BACKEND: Backend = Backend::Postgres;
-    fn pool(engine: &Engine) -> Option<&sqlx::Pool<Self>> {
+    fn pool(engine: &Engine) -> Option<&SqlPool<Self>> {
         #[allow(unreachable_patterns)]
         match engine {
             Engine::Postgres(p) => Some(p),
@@ -60,7 +63,7 @@ impl sealed::Sealed for sqlx::MySql {}
 #[cfg(feature = "mysql")]
 impl SqlDriver for sqlx::MySql {
     const BACKEND: Backend = Backend::MySql;
-    fn pool(engine: &Engine) -> Option<&sqlx::Pool<Self>> {
+    fn pool(engine: &Engine) -> Option<&SqlPool<Self>> {
         #[allow(unreachable_patterns)]
         match engine {
             Engine::MySql(p) => Some(p),
@@ -90,14 +93,20 @@ impl SqlDriver for sqlx::MySql {
 /// # Ok(()) }
 /// ```
 pub struct Session<DB: SqlDriver> {
-    conn: sqlx::pool::PoolConnection<DB>,
+    conn: PoolConnection<DB>,
     // Declared after `conn`, so dropped after it: the count falls only once the connection is back.
-    _in_flight: InFlight,
+    in_flight: InFlight,
 }
 
 impl<DB: SqlDriver> Session<DB> {
-    pub(crate) fn new(conn: sqlx::pool::PoolConnection<DB>, in_flight: InFlight) -> Self {
-        Session { conn, _in_flight: in_flight }
+    pub(crate) fn new(conn: PoolConnection<DB>, in_flight: InFlight) -> Self {
+        Session { conn, in_flight }
+    }
+
+    /// Begins a transaction on this session's connection.
+    pub(crate) async fn begin(mut self) -> Result<Transaction<DB>> {
+        DB::TransactionManager::begin(&mut self.conn, None).await?;
+        Ok(Transaction { session: self, open: true })
     }
 }
 
@@ -141,49 +150,62 @@ impl<DB: SqlDriver> fmt::Debug for Session<DB> {
 /// # Ok(()) }
 /// ```
 pub struct Transaction<DB: SqlDriver> {
-    tx: sqlx::Transaction<'static, DB>,
-    // Declared after `tx`, so dropped after it: the count falls only once the connection is back.
-    in_flight: InFlight,
+    session: Session<DB>,
+    /// Begun and neither committed nor rolled back: a drop queues the `ROLLBACK`, which the pool
+    /// sends before the connection is used again (or closes the connection).
+    open: bool,
 }
 
 impl<DB: SqlDriver> Transaction<DB> {
-    pub(crate) fn new(tx: sqlx::Transaction<'static, DB>, in_flight: InFlight) -> Self {
-        Transaction { tx, in_flight }
-    }
-
     /// Commits the transaction; after a force drain has started, rolls it back instead and returns
     /// [`Error::Unavailable`](crate::Error::Unavailable) (state `closed`).
     ///
     /// A commit that has already been sent when the force drain starts is not interrupted: its
     /// outcome would otherwise be unknown.
-    pub async fn commit(self) -> Result<()> {
-        if let Some(refused) = self.in_flight.refuse_commit() {
+    pub async fn commit(mut self) -> Result<()> {
+        if let Some(refused) = self.session.in_flight.refuse_commit() {
             // Roll back now rather than on drop, so the server releases the locks at once; a failed
             // rollback changes nothing (the server also rolls back when the connection closes).
-            if let Err(error) = self.tx.rollback().await {
+            if let Err(error) = self.rollback_now().await {
                 tracing::debug!(%error, "rollback after a force drain failed");
             }
             return Err(refused);
         }
-        Ok(self.tx.commit().await?)
+        DB::TransactionManager::commit(&mut self.session.conn).await?;
+        self.open = false;
+        Ok(())
     }
 
     /// Rolls the transaction back.
-    pub async fn rollback(self) -> Result<()> {
-        Ok(self.tx.rollback().await?)
+    pub async fn rollback(mut self) -> Result<()> {
+        self.rollback_now().await
+    }
+
+    async fn rollback_now(&mut self) -> Result<()> {
+        DB::TransactionManager::rollback(&mut self.session.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl<DB: SqlDriver> Drop for Transaction<DB> {
+    fn drop(&mut self) {
+        if self.open {
+            DB::TransactionManager::start_rollback(&mut self.session.conn);
+        }
     }
 }
 
 impl<DB: SqlDriver> Deref for Transaction<DB> {
     type Target = DB::Connection;
     fn deref(&self) -> &DB::Connection {
-        &self.tx
+        &self.session
     }
 }
 
 impl<DB: SqlDriver> DerefMut for Transaction<DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.tx
+        &mut self.session
     }
 }
 

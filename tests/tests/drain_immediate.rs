@@ -22,7 +22,7 @@ macro_rules! immediate_tests {
                     let c = long_session(&db, Duration::from_millis(200));
                     let (a, b, c) = tokio::join!(a, b, c);
                     (a.unwrap(), b.unwrap(), c.unwrap());
-                    // sqlx tests a connection before pooling it again: let the three get back.
+                    // Let the three get back to the pool.
                     tokio::time::sleep(Duration::from_millis(300)).await;
                     tokio::spawn({
                         let db = db.clone();
@@ -56,13 +56,26 @@ macro_rules! immediate_tests {
             async fn a_caller_waiting_for_a_connection_is_refused_not_left_hanging() {
                 let Some((db, _)) = fresh($backend).await else { return };
                 // Every connection busy (pool of 5), and one more caller waiting for one.
+                let held = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
                 let mut busy = Vec::new();
                 for _ in 0..db.config().max_connections() {
-                    let db = db.clone();
-                    busy.push(tokio::spawn(async move { long_session(&db, Duration::from_millis(1500)).await }));
+                    let (db, held) = (db.clone(), held.clone());
+                    busy.push(tokio::spawn(async move {
+                        long_session_then(&db, Duration::from_millis(1500), || {
+                            held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        })
+                        .await
+                    }));
                 }
                 let max = db.config().max_connections() as usize;
-                until_in_flight(&db, max).await;
+                // Held, not only asked for: a session still connecting when the drain starts is
+                // refused, which is not the work in flight this test means.
+                let all_held = tokio::time::timeout(Duration::from_secs(10), async {
+                    while held.load(std::sync::atomic::Ordering::SeqCst) < max {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                });
+                assert!(all_held.await.is_ok(), "the busy sessions never all got a connection");
                 let waiting = tokio::spawn({
                     let db = db.clone();
                     async move { long_session(&db, Duration::ZERO).await }

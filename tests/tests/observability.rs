@@ -199,7 +199,7 @@ async fn records_each_method(db_for: impl AsyncFnOnce() -> Option<Database>) {
     // Connected under the recorder: the pool registers its handles when it connects.
     let Some(db) = db_for().await else { return };
     fresh_table(&db).await;
-    metrics(&snapshotter); // forget the table's setup
+    let setup = metrics(&snapshotter); // forget the table's setup (what a histogram held is taken)
     let calls = every_method(&db).await;
     let system = system_name(&db);
     let recorded = metrics(&snapshotter);
@@ -245,6 +245,13 @@ async fn records_each_method(db_for: impl AsyncFnOnce() -> Option<Database>) {
     } else {
         assert!(waits >= total_calls, "{system}: {waits} waits for {total_calls} calls");
         assert_eq!(uses, waits, "{system}: every connection waited for was given back");
+        // dbkit's pool opens its connections itself, and times each.
+        let created: usize = [&setup, &recorded]
+            .into_iter()
+            .flat_map(|snapshot| find(snapshot, "db.client.connection.create_time", &pool))
+            .map(histogram_count)
+            .sum();
+        assert!(created >= 1, "{system}: no connection's creation was timed");
     }
     for gauge in ["db.client.connection.pending_requests", "db.client.connection.count"] {
         assert!(!find(&recorded, gauge, &pool).is_empty(), "{system}: {gauge} in {recorded:?}");

@@ -252,7 +252,8 @@ impl DatabaseConfig {
         self
     }
 
-    /// How long a caller waits for a pooled connection before failing with a timeout (default 30 s).
+    /// How long a caller waits for a pooled connection, a new one's connect included, before
+    /// failing with a timeout (default 30 s).
     pub fn pool_timeout(mut self, timeout: Duration) -> Self {
         self.pool_timeout = timeout;
         self
@@ -265,7 +266,11 @@ impl DatabaseConfig {
         self
     }
 
-    /// Whether a pooled connection is pinged before it is handed out (default `true`).
+    /// Whether a pooled connection idle for 500 ms or more is pinged before it is handed out, so a
+    /// connection the server closed meanwhile is replaced before a statement is sent on it
+    /// (default `true`). A connection used more recently is handed out without one: its last round
+    /// trip has just shown the server alive (see the README's *PostgreSQL and MySQL*). SQLite's
+    /// engine has no connection to lose; its raw sessions follow the same rule.
     pub fn pool_pre_ping(mut self, pre_ping: bool) -> Self {
         self.pool_pre_ping = pre_ping;
         self

@@ -1,9 +1,9 @@
 //! Draining: how a database stops its work before the process exits, in one of three
 //! [`DrainMode`]s, and the [`DrainReport`] that says how it went.
 //!
-//! sqlx's own `Pool::close` waits for every connection in use to come back, with no limit and
-//! without cancelling anything (sqlx #1773, #1764); worse, it closes the *idle* connections only
-//! after that. A drain is bounded by its timeout and counts what is in flight with dbkit's own
+//! A pool's close alone waits for every connection in use to come back, with no limit and without
+//! cancelling anything (sqlx's: sqlx #1773, #1764, which also closes the *idle* connections only
+//! after that). A drain is bounded by its timeout and counts what is in flight with dbkit's own
 //! session guards, so it knows about work that is still waiting for a connection too.
 //!
 //! Every mode starts the same way: the database's state becomes
@@ -20,14 +20,14 @@
 //! | [`Immediate`](DrainMode::Immediate) | not waited for; their connections are closed when they come back | closed now¹ | once the idle connections are closed |
 //! | [`Force`](DrainMode::Force) | cancelled (see below), then waited for up to the timeout | closed now | when all is closed, or at the timeout |
 //!
-//! ¹ The connections idle at that moment. One that a session released an instant before, and that
-//! sqlx is still testing before pooling it again, lands in the closed pool afterwards, unusable;
-//! with no session in flight the drain waits for it and closes it, otherwise it is closed when the
-//! sessions in flight have finished (sqlx's own close reaches it only then).
+//! ¹ The connections idle at that moment. One that a session left unclean an instant before (a
+//! reply still owed), and that the pool is still resetting before pooling it again, comes back to
+//! the closed pool afterwards and is closed; with no session in flight the drain waits for it,
+//! otherwise it is closed when it comes back.
 //!
 //! # What Force guarantees
 //!
-//! sqlx cannot abort a statement on a pooled connection from outside the task that owns it, so
+//! A statement on a pooled connection cannot be aborted from outside the task that owns it, so
 //! Force works through the tasks themselves. In order, it:
 //!
 //! 1. marks the pool closed, so every connection that comes back from now on is closed instead of
@@ -77,6 +77,8 @@ use std::time::{Duration, Instant};
 use self::tracker::DatabaseState;
 #[cfg(feature = "_sql")]
 use crate::engine::Engine;
+#[cfg(feature = "_sql")]
+use crate::engine::pool::SqlPool;
 #[cfg(feature = "_sql")]
 use crate::session::SqlDriver;
 use crate::{Backend, Database};
@@ -353,13 +355,13 @@ impl Database {
             DrainMode::Immediate => {
                 let mut closing = Closing::start(self);
                 let idle_closed = closing.close_idle(deadline).await;
-                // With nothing in flight, sqlx's close waits only for connections released an instant
-                // ago that were on their way back to the pool (footnote ¹): cheap, so wait for them.
+                // With nothing in flight, the pool's close waits only for connections released an
+                // instant ago that were being reset (footnote ¹): cheap, so wait for them.
                 idle_closed && (tracker.in_flight() > 0 || closing.wait_pool(deadline).await)
             }
             DrainMode::Force => {
                 // Pool first, then the signal: a connection dropped by cancelled work must find the
-                // pool closed, or sqlx would test it and pool it again.
+                // pool closed, or the pool would reset it and pool it again.
                 let mut closing = Closing::start(self);
                 tracker.cancel();
                 tracker.announce_drain();
@@ -404,7 +406,7 @@ type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 struct Closing {
     /// Closes the idle connections that were taken out of the pool.
     idle: BoxFuture,
-    /// sqlx's `Pool::close`, which completes once every connection in use has come back.
+    /// The pool's close, which completes once every connection in use has come back and closed.
     pool: tokio::task::JoinHandle<()>,
 }
 
@@ -413,8 +415,8 @@ impl Closing {
         match db.engine() {
             #[cfg(feature = "sqlite")]
             Engine::Sqlite(e) => {
-                // The native engine's readers and free writer close with sqlx's idle connections;
-                // a writer a unit of work holds, once the unit is done — as sqlx's pool closes a
+                // The native engine's readers and free writer close with the pool's idle connections;
+                // a writer a unit of work holds, once the unit is done — as the pool closes a
                 // connection when it comes back.
                 let mut closing = Closing::start_pool(&e.pool);
                 let (native, idle) = (e.native.clone(), closing.idle);
@@ -444,18 +446,15 @@ impl Closing {
     }
 
     #[cfg(feature = "_sql")]
-    fn start_pool<DB: SqlDriver>(pool: &sqlx::Pool<DB>) -> Closing {
-        // Take the idle connections out while the pool is still open (`try_acquire` hands out
-        // nothing once it is closed): sqlx's close would reach them only after every connection in
-        // use had come back.
-        let idle: Vec<_> = std::iter::from_fn(|| pool.try_acquire()).collect();
-        // `Pool::close` marks the pool closed when called, before its future is polled (documented:
-        // "upon calling this method"), so from here on `acquire` fails and a connection that comes
-        // back is closed instead of pooled. The future itself waits for the connections in use, so
-        // it runs in the background.
-        drop(pool.close());
+    fn start_pool<DB: SqlDriver>(pool: &SqlPool<DB>) -> Closing {
+        // Take the idle connections out while the pool is still open, to close them here, where
+        // their closing can be waited for with its own deadline.
+        let idle = pool.take_idle();
+        // From here on `acquire` fails, and a connection that comes back is closed instead of
+        // pooled; waiting for them all runs in the background.
+        pool.close();
         let background = pool.clone();
-        let pool = tokio::spawn(async move { background.close().await });
+        let pool = tokio::spawn(async move { background.closed().await });
         let idle: BoxFuture = Box::pin(async move {
             futures_util::future::join_all(idle.into_iter().map(|conn| conn.close())).await;
         });
@@ -470,7 +469,7 @@ impl Closing {
         closed && tokio::time::Instant::now() <= deadline
     }
 
-    /// Waits, until `deadline`, for sqlx's close to finish. Whether it did.
+    /// Waits, until `deadline`, for the pool's close to finish. Whether it did.
     async fn wait_pool(self, deadline: tokio::time::Instant) -> bool {
         matches!(tokio::time::timeout_at(deadline, self.pool).await, Ok(Ok(())))
     }

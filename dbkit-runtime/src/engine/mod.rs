@@ -1,8 +1,9 @@
 //! Engines: the pooled connections of one backend, built from a [`DatabaseConfig`].
 //!
-//! Each backend module turns the shared settings into its driver's pool (max connections =
+//! Each backend module turns the shared settings into its pool (max connections =
 //! `pool_size + max_overflow`, acquire timeout = `pool_timeout`, max lifetime = `pool_recycle`,
-//! test-before-acquire = `pool_pre_ping`, idle timeout) plus its own tuning, documented there.
+//! `pool_pre_ping`, idle timeout) plus its own tuning, documented there. The sqlx backends share
+//! dbkit's pool of sqlx connections ([`pool`]).
 //!
 //! A backend is one module here and one variant of [`Engine`]: its engine, the session type it
 //! hands out where it is not sqlx's (`clickhouse`, `oracle`) and the row code generated
@@ -15,6 +16,8 @@ pub(crate) mod clickhouse;
 pub(crate) mod mysql;
 #[cfg(feature = "oracle")]
 pub(crate) mod oracle;
+#[cfg(feature = "_sql")]
+pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(feature = "_sql")]
@@ -35,9 +38,9 @@ pub enum Engine {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlite::SqliteEngine),
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
+    Postgres(pool::SqlPool<sqlx::Postgres>),
     #[cfg(feature = "mysql")]
-    MySql(sqlx::MySqlPool),
+    MySql(pool::SqlPool<sqlx::MySql>),
     #[cfg(feature = "clickhouse")]
     ClickHouse(::clickhouse::Client),
     #[cfg(feature = "oracle")]
@@ -74,7 +77,12 @@ impl ServerInfo {
 
 impl Engine {
     /// Opens the pool and makes the first connection, so a bad address or password fails here.
-    pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
+    /// `name` is the database's, for the pool's metrics.
+    pub(crate) async fn connect(
+        config: &DatabaseConfig,
+        // Only the pool of the sqlx backends records metrics under it.
+        #[cfg_attr(not(feature = "_sql"), allow(unused_variables))] name: &str,
+    ) -> Result<(Engine, ServerInfo)> {
         config.validate()?;
         let backend = config.backend();
         if !backend.is_enabled() {
@@ -83,11 +91,11 @@ impl Engine {
         let connect = async {
             match backend {
                 #[cfg(feature = "sqlite")]
-                Backend::Sqlite => sqlite::connect(config).await,
+                Backend::Sqlite => sqlite::connect(config, name).await,
                 #[cfg(feature = "postgres")]
-                Backend::Postgres => postgres::connect(config).await,
+                Backend::Postgres => postgres::connect(config, name).await,
                 #[cfg(feature = "mysql")]
-                Backend::MySql => mysql::connect(config).await,
+                Backend::MySql => mysql::connect(config, name).await,
                 #[cfg(feature = "clickhouse")]
                 Backend::ClickHouse => clickhouse::connect(config).await,
                 #[cfg(feature = "oracle")]
@@ -124,12 +132,12 @@ impl Engine {
             #[cfg(feature = "sqlite")]
             Engine::Sqlite(e) => {
                 let (open, idle) = e.native.pool_counts();
-                (open + e.pool.size(), idle + e.pool.num_idle() as u32)
+                (open + e.pool.size(), idle + e.pool.idle())
             }
             #[cfg(feature = "postgres")]
-            Engine::Postgres(p) => (p.size(), p.num_idle() as u32),
+            Engine::Postgres(p) => (p.size(), p.idle()),
             #[cfg(feature = "mysql")]
-            Engine::MySql(p) => (p.size(), p.num_idle() as u32),
+            Engine::MySql(p) => (p.size(), p.idle()),
             // hyper's connection pool inside the client is not observable.
             #[cfg(feature = "clickhouse")]
             Engine::ClickHouse(_) => (0, 0),
@@ -144,9 +152,9 @@ impl Engine {
             #[cfg(feature = "sqlite")]
             Engine::Sqlite(e) => e.native.ping().await?,
             #[cfg(feature = "postgres")]
-            Engine::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Engine::Postgres(p) => sqlx::query("SELECT 1").execute(&mut *p.acquire().await?).await.map(drop)?,
             #[cfg(feature = "mysql")]
-            Engine::MySql(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Engine::MySql(p) => sqlx::query("SELECT 1").execute(&mut *p.acquire().await?).await.map(drop)?,
             #[cfg(feature = "clickhouse")]
             Engine::ClickHouse(c) => c.query("SELECT 1").execute().await?,
             #[cfg(feature = "oracle")]
@@ -161,9 +169,11 @@ impl Engine {
             #[cfg(feature = "sqlite")]
             Engine::Sqlite(e) => e.native.version().await?,
             #[cfg(feature = "postgres")]
-            Engine::Postgres(p) => sqlx::query_scalar("SHOW server_version").fetch_one(p).await?,
+            Engine::Postgres(p) => {
+                sqlx::query_scalar("SHOW server_version").fetch_one(&mut *p.acquire().await?).await?
+            }
             #[cfg(feature = "mysql")]
-            Engine::MySql(p) => sqlx::query_scalar("SELECT VERSION()").fetch_one(p).await?,
+            Engine::MySql(p) => sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *p.acquire().await?).await?,
             #[cfg(feature = "clickhouse")]
             Engine::ClickHouse(c) => c.query("SELECT version()").fetch_one().await?,
             #[cfg(feature = "oracle")]
@@ -177,13 +187,13 @@ impl Engine {
             #[cfg(feature = "sqlite")]
             Engine::Sqlite(e) => {
                 e.native.close();
-                e.pool.close().await;
+                e.pool.close_and_wait().await;
                 e.native.close_writer().await;
             }
             #[cfg(feature = "postgres")]
-            Engine::Postgres(p) => p.close().await,
+            Engine::Postgres(p) => p.close_and_wait().await,
             #[cfg(feature = "mysql")]
-            Engine::MySql(p) => p.close().await,
+            Engine::MySql(p) => p.close_and_wait().await,
             // Dropping the last clone of the client closes its HTTP connections.
             #[cfg(feature = "clickhouse")]
             Engine::ClickHouse(_) => {}

@@ -7,11 +7,13 @@
 //! MySQL (which applies it to `SELECT` only).
 
 use std::str::FromStr;
+use std::sync::Arc;
 
-use sqlx::Executor;
 use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{ConnectOptions, Connection, Executor};
 
-use super::sql::{log_options, pool_options, probe_then_pool};
+use super::pool::{SetUp, SqlPool};
+use super::sql::log_options;
 use super::{Engine, MySqlFlavor, ServerInfo};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
@@ -31,7 +33,7 @@ pub(crate) fn has_insert_returning(flavor: MySqlFlavor, version: &str) -> bool {
     flavor == MySqlFlavor::MariaDb && (major, minor) >= (10, 5)
 }
 
-pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
+pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engine, ServerInfo)> {
     let Target::Server(url) = config.target() else { unreachable!("a MySQL configuration always has a server target") };
     let mut url = url.clone();
     if url.scheme() != "mysql" {
@@ -47,7 +49,7 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
         options = options.password(password);
     }
     let command_timeout = config.get_command_timeout();
-    let pool = pool_options::<sqlx::MySql>(config).after_connect(move |conn, _meta| {
+    let set_up: SetUp<sqlx::MySql> = Arc::new(move |conn| {
         Box::pin(async move {
             let strict = format!("SET SESSION sql_mode = CONCAT(@@sql_mode, ',{STRICT_MODES}')");
             conn.execute(sqlx::AssertSqlSafe(strict)).await?;
@@ -63,7 +65,13 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
             Ok(())
         })
     });
-    let (pool, version) = probe_then_pool(pool, log_options(options, config), "SELECT VERSION()").await?;
+    let options = log_options(options, config);
+    // Probe first: a direct connection fails at once with the real cause (a pool would retry a
+    // refused connection until its timeout), and tells the server's version.
+    let mut probe = options.connect().await?;
+    let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut probe).await?;
+    probe.close().await?;
+    let pool = SqlPool::new(config, name, options, Some(set_up), config.get_pool_size());
     let flavor = flavor_of(&version);
     let mysql_insert_returning =
         config.get_mysql_insert_returning().unwrap_or_else(|| has_insert_returning(flavor, &version));

@@ -12,12 +12,13 @@ use sqlx::postgres::PgConnectOptions;
 
 use sqlx::{ConnectOptions, Connection};
 
-use super::sql::{log_options, pool_options};
+use super::pool::SqlPool;
+use super::sql::log_options;
 use super::{Engine, ServerInfo};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
 
-pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
+pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engine, ServerInfo)> {
     let Target::Server(url) = config.target() else {
         unreachable!("a PostgreSQL configuration always has a server target")
     };
@@ -32,7 +33,8 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     if let Some(timeout) = config.get_command_timeout() {
         options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
     }
-    // Probe first, as `probe_then_pool` does, and learn the version the startup parameters depend on.
+    // Probe first: a direct connection fails at once with the real cause (a pool would retry a
+    // refused connection until its timeout), and tells the version the startup parameters depend on.
     let mut probe = options.connect().await?;
     let (version, version_num): (String, String) =
         sqlx::query_as("SELECT current_setting('server_version'), current_setting('server_version_num')")
@@ -43,6 +45,6 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
         // An older server refuses a startup parameter it does not know, so only send it to 14+.
         options = options.options([("client_connection_check_interval", "1s")]);
     }
-    let pool = pool_options(config).connect_lazy_with(log_options(options, config));
+    let pool = SqlPool::new(config, name, log_options(options, config), None, config.get_pool_size());
     Ok((Engine::Postgres(pool), ServerInfo::plain(version)))
 }

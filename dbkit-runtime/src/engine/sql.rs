@@ -1,43 +1,8 @@
-//! What the sqlx backends (SQLite, PostgreSQL, MySQL) share: the pool settings every sqlx pool
-//! takes from a [`DatabaseConfig`], statement logging, and the row code generated repositories
-//! call to bind arguments and decode columns.
+//! What the sqlx backends (SQLite, PostgreSQL, MySQL) share: statement logging, and the row code
+//! generated repositories call to bind arguments and decode columns. Their pool is
+//! [`super::pool`].
 
 use crate::{DatabaseConfig, Error, Result};
-
-/// Applies the settings every sqlx pool shares.
-pub(crate) fn pool_options<DB: sqlx::Database>(config: &DatabaseConfig) -> sqlx::pool::PoolOptions<DB> {
-    sqlx::pool::PoolOptions::new()
-        .max_connections(config.max_connections())
-        .min_connections(config.get_pool_size().min(config.max_connections()))
-        .acquire_timeout(config.get_pool_timeout())
-        .max_lifetime(config.get_pool_recycle())
-        .idle_timeout(config.get_idle_timeout())
-        .test_before_acquire(config.get_pool_pre_ping())
-}
-
-/// Makes one connection to check the address and credentials, asks the server its version on it,
-/// then builds the pool around the same options.
-///
-/// A pool's own first connect retries refused connections until its acquire timeout, so a typo in a
-/// host name would read as a 30 s timeout; a direct connection fails at once with the real cause.
-#[cfg(feature = "mysql")]
-pub(crate) async fn probe_then_pool<DB: sqlx::Database>(
-    pool: sqlx::pool::PoolOptions<DB>,
-    options: <DB::Connection as sqlx::Connection>::Options,
-    version_sql: &'static str,
-) -> Result<(sqlx::Pool<DB>, String)>
-where
-    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
-    String: sqlx::Type<DB> + for<'r> sqlx::Decode<'r, DB>,
-    usize: sqlx::ColumnIndex<DB::Row>,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-{
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = options.connect().await?;
-    let version: String = sqlx::query_scalar(version_sql).fetch_one(&mut conn).await?;
-    conn.close().await?;
-    Ok((pool.connect_lazy_with(options), version))
-}
 
 /// Applies statement logging: every statement at INFO when `echo` is on; otherwise sqlx's defaults
 /// (DEBUG, and WARN for statements slower than a second).

@@ -23,24 +23,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use self::native::{NativeSqlite, NativeTarget};
-use super::sql::{log_options, pool_options};
+use super::pool::SqlPool;
+use super::sql::log_options;
 use super::{Engine, ServerInfo};
 use crate::config::Target;
 use crate::{DatabaseConfig, Result};
 
-/// A SQLite database: the native engine, and sqlx's pool for raw sessions.
+/// A SQLite database: the native engine, and a pool of sqlx connections for raw sessions.
 #[derive(Debug, Clone)]
 #[doc(hidden)] // named by `Engine`, which is `pub` only for the sealed `SqlDriver`
 pub struct SqliteEngine {
     pub(crate) native: NativeSqlite,
-    pub(crate) pool: sqlx::SqlitePool,
+    pub(crate) pool: SqlPool<sqlx::Sqlite>,
 }
 
 /// Tells in-memory databases of one process apart.
 static NEXT_MEMORY: AtomicU64 = AtomicU64::new(1);
 
-pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerInfo)> {
-    let pool = pool_options::<sqlx::Sqlite>(config);
+pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engine, ServerInfo)> {
     let (options, target) = match config.target() {
         Target::SqliteMemory => {
             let name = format!(
@@ -72,7 +72,7 @@ pub(crate) async fn connect(config: &DatabaseConfig) -> Result<(Engine, ServerIn
     // when one is asked for (each is a worker thread), none kept idle. An in-memory database lives
     // as long as the engine's writer, which stays open for the database's life.
     let options = options.busy_timeout(busy_timeout).foreign_keys(true);
-    let pool = pool.min_connections(0).connect_lazy_with(log_options(options, config));
+    let pool = SqlPool::new(config, name, log_options(options, config), None, 0);
     let version = native.version().await?;
     Ok((Engine::Sqlite(SqliteEngine { native, pool }), ServerInfo::plain(version)))
 }
