@@ -144,8 +144,7 @@ macro_rules! fault_test {
                 sqlx::query(AssertSqlSafe(sql)).execute(&mut *s).await.unwrap();
             }
 
-            static INSERT: Operation =
-                Operation::new("FaultRepository", "create", OpKind::Write, "INSERT", "faults");
+            static INSERT: Operation = Operation::new("FaultRepository", "create", OpKind::Write, "INSERT", "faults");
             let retries = Arc::new(AtomicU32::new(0));
             let options = Arc::new(CallOptions::new().retry(fault_policy(&retries)));
             let next = Arc::new(AtomicU64::new(0));
@@ -243,6 +242,51 @@ fault_test!(
     "INSERT INTO {table} (k, v) VALUES (?, ?)",
     &[(3_000, Fault::Kill(Server::MariaDb)), (3_000, Fault::Start(Server::MariaDb))]
 );
+
+/// PostgreSQL restarted (`pg_ctl restart -m fast`) while the pool's one connection sat idle past
+/// the ping window: the checkout's ping finds it dead and a new connection takes the write, which
+/// succeeds; nothing is sent on the dead one. Control: without pre-ping, the same write goes out on
+/// the dead connection and fails with a connection error, and the row is not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_idle_is_noticed_by_the_ping_before_a_write_is_sent() {
+    let Some(url) = server_url(Backend::Postgres) else { return };
+    let Some(servers) = servers() else { return };
+    let _servers = SERVERS.lock().await;
+    for pre_ping in [true, false] {
+        let config = DatabaseConfig::from_url(&url).unwrap().pool_size(1).max_overflow(0).pool_pre_ping(pre_ping);
+        let db = Database::connect_with(config).await.unwrap();
+        let table = unique_name("restart_idle");
+        let mut s = db.session::<sqlx::Postgres>().await.unwrap();
+        let before: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *s).await.unwrap();
+        sqlx::query(AssertSqlSafe(format!("CREATE TABLE {table} (k BIGINT NOT NULL)"))).execute(&mut *s).await.unwrap();
+        drop(s);
+
+        inject(&servers, Fault::Restart(Server::Postgres)).await;
+        // A restart takes longer than the window; wait it out all the same.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+
+        let mut s = db.session::<sqlx::Postgres>().await.unwrap();
+        let insert = sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} (k) VALUES (1)"))).execute(&mut *s).await;
+        drop(s);
+        if pre_ping {
+            insert.expect("the ping replaced the dead connection before the write");
+        } else {
+            let error = Error::from(insert.expect_err("a write on the connection the restart killed"));
+            assert_eq!(error.category(), ErrorCategory::Connection, "{error}");
+        }
+        let mut s = db.session::<sqlx::Postgres>().await.unwrap();
+        let after: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *s).await.unwrap();
+        assert_ne!(after, before, "a connection from before the restart is still in use");
+        let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&mut *s)
+            .await
+            .unwrap();
+        assert_eq!(rows, i64::from(pre_ping), "pre_ping = {pre_ping}");
+        sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}"))).execute(&mut *s).await.unwrap();
+        drop(s);
+        db.close().await;
+    }
+}
 
 /// A connection lost after the statement was sent: a write is not run again and says its outcome
 /// is unknown; a read is run again.
