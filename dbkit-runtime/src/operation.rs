@@ -85,14 +85,25 @@ pub enum Failure {
 impl Failure {
     /// A failure after the statement was sent.
     pub fn sent(error: impl Into<Error>) -> Failure {
-        Failure::Sent(error.into())
+        Failure::Sent(failed_on_connection(error.into()))
     }
 
     /// A failure that certainly left nothing applied although a statement was sent: a statement
     /// of a transaction that will not be committed. Treated like [`Failure::NotSent`].
     pub fn not_applied(error: impl Into<Error>) -> Failure {
-        Failure::NotSent(error.into())
+        Failure::NotSent(failed_on_connection(error.into()))
     }
+}
+
+/// A statement's error that says its connection is gone (a connection error, such as MySQL's
+/// "connection was killed", which arrives as a well-formed reply before the server hangs up) tells
+/// the pool not to take that connection back: see [`crate::engine::pool`].
+fn failed_on_connection(error: Error) -> Error {
+    #[cfg(feature = "_sql")]
+    if error.category() == ErrorCategory::Connection {
+        crate::engine::pool::statement_lost_its_connection();
+    }
+    error
 }
 
 impl From<Error> for Failure {

@@ -24,6 +24,11 @@
 //!   sent, the owed replies read, within [`RESET_LIMIT`]) and only then pooled again, or closed. A
 //!   connection whose driver reports an error (the socket is gone) is dropped. The return itself
 //!   is synchronous, so the next acquire finds the connection at once.
+//! - **A statement that lost its connection** (a generated call's statement failed with a
+//!   connection error) closes it, even when the driver sees nothing owed: MySQL reports a killed
+//!   connection with a well-formed error reply, then hangs up. The call path learns it from the
+//!   error ([`statement_lost_its_connection`], called as the failure is mapped), and the connection
+//!   is dropped the next moment, by the `?` that returns the failure, on the same thread.
 //! - Idle connections are taken **last in, first out**, so a sequential caller keeps using one
 //!   connection (and stays inside the ping window), and surplus connections age out.
 //!
@@ -419,6 +424,19 @@ impl<DB: sqlx::Database> Shared<DB> {
     }
 }
 
+thread_local! {
+    /// Set when a generated call's statement has just failed with a connection error; taken by the
+    /// next [`PoolConnection`] dropped on this thread, which is the one the statement ran on (the
+    /// `?` that returns the failure drops it, with no await in between).
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the connection the current statement ran on as lost: see [`LOST`]. A stray mark (a
+/// failure mapped while its connection stays in use) closes one healthy connection, no worse.
+pub(crate) fn statement_lost_its_connection() {
+    LOST.with(|lost| lost.set(true));
+}
+
 /// A connection checked out of a [`SqlPool`]. Dropping it returns the connection: at once when
 /// the call left it clean, after a reset in the background when not, or closed (see the module
 /// docs).
@@ -445,6 +463,10 @@ impl<DB: sqlx::Database> std::ops::DerefMut for PoolConnection<DB> {
 impl<DB: sqlx::Database> Drop for PoolConnection<DB> {
     fn drop(&mut self) {
         let Some(mut conn) = self.conn.take() else { return };
+        if LOST.with(|lost| lost.replace(false)) {
+            drop(Object::take(conn));
+            return;
+        }
         let Some(pool) = Object::pool(&conn).filter(|pool| !pool.is_closed()) else {
             // A drain closed the pool while this was out: close it (after what is queued, such as
             // a dropped transaction's ROLLBACK), without waiting for replies still owed.
