@@ -4,7 +4,7 @@
 //! run directory.
 //!
 //! [`Servers::from_env`] reads where they run from the `DBKIT_*` variables below;
-//! [`Servers::start_all`] starts all five from empty data directories and waits until each answers;
+//! [`Servers::start_all`] starts all seven from empty data directories and waits until each answers;
 //! a single [`Server`] can then be stopped, killed (a crash), started again on its data and
 //! restarted, which is how the fault tests break them under load:
 //!
@@ -27,6 +27,8 @@
 //! | Redis 7 | `DBKIT_REDIS_PORT`, 56379 | no persistence |
 //! | ClickHouse | `DBKIT_CLICKHOUSE_HTTP_PORT`, 58123 (HTTP); `DBKIT_CLICKHOUSE_TCP_PORT`, 59000 (native) | user default, database dbkit; no interserver port |
 //! | current ClickHouse (chDB) | `DBKIT_CLICKHOUSE_CURRENT_PORT`, 58124 (HTTP only) | user default, database dbkit |
+//! | PostgreSQL standby | `DBKIT_PG_STANDBY_PORT`, 55433 | a `pg_basebackup` of the primary, streaming from it (hot standby) |
+//! | MariaDB replica | `DBKIT_MARIADB_REPLICA_PORT`, 53307 | a GTID replica of the primary, from its first binary log |
 //!
 //! The data lives in `DBKIT_RUN_DIR` (default `/tmp/dbkit-test-servers`), one folder per server;
 //! `DBKIT_SERVER_TIMEOUT` (seconds, default 60) is how long each server may take to answer. The
@@ -106,15 +108,36 @@ pub enum Server {
     ClickHouse,
     /// A current ClickHouse engine: chDB behind `scripts/chdb_server.py`, HTTP only.
     ClickHouseCurrent,
+    /// PostgreSQL's streaming standby, a `pg_basebackup` of [`Server::Postgres`], read-only.
+    PostgresStandby,
+    /// MariaDB's GTID replica of [`Server::MariaDb`].
+    MariaDbReplica,
 }
 
 impl Server {
-    /// Every server, in the order they are listed and started.
-    pub const ALL: [Server; 5] =
-        [Server::Postgres, Server::MariaDb, Server::Redis, Server::ClickHouse, Server::ClickHouseCurrent];
+    /// Every server, in the order they are listed and started: the replicas last, once their
+    /// primaries run.
+    pub const ALL: [Server; 7] = [
+        Server::Postgres,
+        Server::MariaDb,
+        Server::Redis,
+        Server::ClickHouse,
+        Server::ClickHouseCurrent,
+        Server::PostgresStandby,
+        Server::MariaDbReplica,
+    ];
+
+    /// The server this one replicates, for a replica.
+    pub fn primary(self) -> Option<Server> {
+        match self {
+            Server::PostgresStandby => Some(Server::Postgres),
+            Server::MariaDbReplica => Some(Server::MariaDb),
+            _ => None,
+        }
+    }
 
     /// The name the command line uses: `postgres`, `mariadb`, `redis`, `clickhouse`,
-    /// `clickhouse-current`.
+    /// `clickhouse-current`, `postgres-standby`, `mariadb-replica`.
     pub fn name(self) -> &'static str {
         match self {
             Server::Postgres => "postgres",
@@ -122,6 +145,8 @@ impl Server {
             Server::Redis => "redis",
             Server::ClickHouse => "clickhouse",
             Server::ClickHouseCurrent => "clickhouse-current",
+            Server::PostgresStandby => "postgres-standby",
+            Server::MariaDbReplica => "mariadb-replica",
         }
     }
 
@@ -134,6 +159,8 @@ impl Server {
             Server::Redis => ports.redis,
             Server::ClickHouse => ports.clickhouse_http,
             Server::ClickHouseCurrent => ports.clickhouse_current,
+            Server::PostgresStandby => ports.postgres_standby,
+            Server::MariaDbReplica => ports.mariadb_replica,
         }
     }
 
@@ -141,8 +168,8 @@ impl Server {
     pub fn url(self, servers: &Servers) -> String {
         let port = self.port(servers);
         match self {
-            Server::Postgres => format!("postgres://dbkit:dbkit@{HOST}:{port}/dbkit"),
-            Server::MariaDb => format!("mysql://dbkit:dbkit@{HOST}:{port}/dbkit"),
+            Server::Postgres | Server::PostgresStandby => format!("postgres://dbkit:dbkit@{HOST}:{port}/dbkit"),
+            Server::MariaDb | Server::MariaDbReplica => format!("mysql://dbkit:dbkit@{HOST}:{port}/dbkit"),
             Server::Redis => format!("redis://{HOST}:{port}/0"),
             // The `clickhouse` crate reads `database` from the query string in
             // `Client::with_url()`; scripts/CLICKHOUSE-NOTES.md says what else an 18.16 server needs.
@@ -226,8 +253,10 @@ impl Server {
 
     fn kind(self) -> &'static dyn Kind {
         match self {
-            Server::Postgres => &postgres::Postgres,
-            Server::MariaDb => &mariadb::MariaDb,
+            Server::Postgres => &postgres::PRIMARY,
+            Server::PostgresStandby => &postgres::STANDBY,
+            Server::MariaDb => &mariadb::PRIMARY,
+            Server::MariaDbReplica => &mariadb::REPLICA,
             Server::Redis => &redis::Redis,
             Server::ClickHouse => &clickhouse::ClickHouse,
             Server::ClickHouseCurrent => &chdb::ChDb,
@@ -287,8 +316,11 @@ impl std::str::FromStr for Server {
             "redis" => Ok(Server::Redis),
             "clickhouse" | "ch" => Ok(Server::ClickHouse),
             "clickhouse-current" | "chdb" => Ok(Server::ClickHouseCurrent),
+            "postgres-standby" | "pg-standby" => Ok(Server::PostgresStandby),
+            "mariadb-replica" | "mysql-replica" => Ok(Server::MariaDbReplica),
             _ => Err(Error::new(format!(
-                "unknown server '{name}' (expected one of: postgres mariadb redis clickhouse clickhouse-current)"
+                "unknown server '{name}' (expected one of: postgres mariadb redis clickhouse clickhouse-current \
+                 postgres-standby mariadb-replica)"
             ))),
         }
     }
@@ -333,6 +365,8 @@ struct Ports {
     clickhouse_http: u16,
     clickhouse_tcp: u16,
     clickhouse_current: u16,
+    postgres_standby: u16,
+    mariadb_replica: u16,
 }
 
 impl Servers {
@@ -360,6 +394,8 @@ impl Servers {
                 clickhouse_http: port("DBKIT_CLICKHOUSE_HTTP_PORT", 58123)?,
                 clickhouse_tcp: port("DBKIT_CLICKHOUSE_TCP_PORT", 59000)?,
                 clickhouse_current: port("DBKIT_CLICKHOUSE_CURRENT_PORT", 58124)?,
+                postgres_standby: port("DBKIT_PG_STANDBY_PORT", 55433)?,
+                mariadb_replica: port("DBKIT_MARIADB_REPLICA_PORT", 53307)?,
             },
             timeout: Duration::from_secs(timeout),
             root: process::is_root(),
@@ -371,7 +407,7 @@ impl Servers {
         &self.run_dir
     }
 
-    /// Stops whatever runs from the run directory, removes it, and starts all five servers on
+    /// Stops whatever runs from the run directory, removes it, and starts all seven servers on
     /// fresh data at once. Fails before starting anything when a port is taken; when a server
     /// fails, stops the ones that came up and keeps the logs.
     pub fn start_all(&self) -> Result<()> {
@@ -400,7 +436,19 @@ impl Servers {
             }
         }
         self.ensure_run_dir()?;
-        let failures: Vec<Error> = self.each(|server| server.start(self)).into_iter().filter_map(Result::err).collect();
+        // The primaries (and the rest) first, then the replicas, which copy a running primary.
+        let mut failures: Vec<Error> = self
+            .each(|server| if server.primary().is_none() { server.start(self) } else { Ok(()) })
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if failures.is_empty() {
+            failures = self
+                .each(|server| if server.primary().is_some() { server.start(self) } else { Ok(()) })
+                .into_iter()
+                .filter_map(Result::err)
+                .collect();
+        }
         if !failures.is_empty() {
             let mut message: String = failures.iter().map(|e| format!("{e}\n")).collect();
             message += "start failed; stopped the servers that did come up (logs kept in ";
@@ -431,6 +479,8 @@ impl Servers {
             ("DBKIT_TEST_REDIS_URL", Server::Redis.url(self)),
             ("DBKIT_TEST_CLICKHOUSE_URL", Server::ClickHouse.url(self)),
             ("DBKIT_TEST_CLICKHOUSE_CURRENT_URL", Server::ClickHouseCurrent.url(self)),
+            ("DBKIT_TEST_POSTGRES_REPLICA_URL", Server::PostgresStandby.url(self)),
+            ("DBKIT_TEST_MYSQL_REPLICA_URL", Server::MariaDbReplica.url(self)),
             ("DBKIT_TEST_PGDATA", postgres::data_dir(self).display().to_string()),
             ("DBKIT_TEST_SERVERS", script().display().to_string()),
             ("DBKIT_RUN_DIR", self.run_dir.display().to_string()),
@@ -440,6 +490,8 @@ impl Servers {
             ("DBKIT_CLICKHOUSE_HTTP_PORT", ports.clickhouse_http.to_string()),
             ("DBKIT_CLICKHOUSE_TCP_PORT", ports.clickhouse_tcp.to_string()),
             ("DBKIT_CLICKHOUSE_CURRENT_PORT", ports.clickhouse_current.to_string()),
+            ("DBKIT_PG_STANDBY_PORT", ports.postgres_standby.to_string()),
+            ("DBKIT_MARIADB_REPLICA_PORT", ports.mariadb_replica.to_string()),
             ("DBKIT_CHDB_VENV", chdb::venv().display().to_string()),
         ]
     }
@@ -544,6 +596,9 @@ mod tests {
         assert_eq!("ch".parse::<Server>().unwrap(), Server::ClickHouse);
         assert_eq!("chdb".parse::<Server>().unwrap(), Server::ClickHouseCurrent);
         let error = "oracle".parse::<Server>().unwrap_err().to_string();
-        assert!(error.contains("expected one of: postgres mariadb redis clickhouse clickhouse-current"), "{error}");
+        assert!(
+            error.contains("expected one of: postgres mariadb redis clickhouse clickhouse-current postgres-standby"),
+            "{error}"
+        );
     }
 }

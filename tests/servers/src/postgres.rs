@@ -1,4 +1,5 @@
-//! PostgreSQL 15, through its own tools: `initdb`, `pg_ctl`, `pg_isready`, `psql`.
+//! PostgreSQL 15, through its own tools: `initdb`, `pg_ctl`, `pg_isready`, `psql`; and its
+//! streaming standby, made with `pg_basebackup` from the running primary.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,68 +11,133 @@ use crate::{Error, HOST, Kind, Result, Server, Servers};
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 pub(crate) const INITDB: &str = "/usr/lib/postgresql/15/bin/initdb";
 
-pub(crate) struct Postgres;
-
-/// `postgres/`: the server's logs, and its unix socket.
-fn dir(servers: &Servers) -> PathBuf {
-    servers.run_dir.join("postgres")
+/// The primary (`Postgres { standby: false }`) or its streaming standby.
+pub(crate) struct Postgres {
+    pub(crate) standby: bool,
 }
 
-/// `postgres/data`, `DBKIT_TEST_PGDATA`.
-pub(crate) fn data_dir(servers: &Servers) -> PathBuf {
-    dir(servers).join("data")
-}
+pub(crate) const PRIMARY: Postgres = Postgres { standby: false };
+pub(crate) const STANDBY: Postgres = Postgres { standby: true };
 
-/// A PostgreSQL tool, run as the `postgres` user when we are root (`initdb` and `pg_ctl` refuse
-/// root) from a directory that user may read.
-fn tool(servers: &Servers, name: &str) -> Command {
-    let mut command = process::as_user(servers.root, "postgres", &format!("{BIN}/{name}"));
-    command.current_dir(dir(servers));
-    command
-}
+impl Postgres {
+    /// `postgres/` or `postgres-standby/`: the server's logs, and its unix socket.
+    fn dir(&self, servers: &Servers) -> PathBuf {
+        servers.run_dir.join(if self.standby { "postgres-standby" } else { "postgres" })
+    }
 
-/// `kill postgres` leaves `postmaster.pid` and the socket's lock file behind. When the dead
-/// postmaster is an unreaped zombie (PID 1 of some containers does not reap orphans),
-/// PostgreSQL's `kill(pid, 0)` check thinks it still runs and refuses to start, so lock files
-/// whose process is dead (or a zombie) are removed here.
-fn clear_stale_locks(servers: &Servers) {
-    let dir = dir(servers);
-    let lock = dir.join(format!(".s.PGSQL.{}.lock", servers.ports.postgres));
-    for file in [data_dir(servers).join("postmaster.pid"), lock.clone()] {
-        if process::read_pid(&file).is_some_and(|pid| !process::alive(pid)) {
-            process::remove(&file);
-            if file == lock {
-                process::remove(&dir.join(format!(".s.PGSQL.{}", servers.ports.postgres)));
+    /// `postgres/data` (`DBKIT_TEST_PGDATA`), or the standby's.
+    fn data_dir(&self, servers: &Servers) -> PathBuf {
+        self.dir(servers).join("data")
+    }
+
+    fn port(&self, servers: &Servers) -> u16 {
+        if self.standby { servers.ports.postgres_standby } else { servers.ports.postgres }
+    }
+
+    /// A PostgreSQL tool, run as the `postgres` user when we are root (`initdb` and `pg_ctl` refuse
+    /// root) from a directory that user may read.
+    fn tool(&self, servers: &Servers, name: &str) -> Command {
+        let mut command = process::as_user(servers.root, "postgres", &format!("{BIN}/{name}"));
+        command.current_dir(self.dir(servers));
+        command
+    }
+
+    /// `kill postgres` leaves `postmaster.pid` and the socket's lock file behind. When the dead
+    /// postmaster is an unreaped zombie (PID 1 of some containers does not reap orphans),
+    /// PostgreSQL's `kill(pid, 0)` check thinks it still runs and refuses to start, so lock files
+    /// whose process is dead (or a zombie) are removed here.
+    fn clear_stale_locks(&self, servers: &Servers) {
+        let dir = self.dir(servers);
+        let port = self.port(servers);
+        let lock = dir.join(format!(".s.PGSQL.{port}.lock"));
+        for file in [self.data_dir(servers).join("postmaster.pid"), lock.clone()] {
+            if process::read_pid(&file).is_some_and(|pid| !process::alive(pid)) {
+                process::remove(&file);
+                if file == lock {
+                    process::remove(&dir.join(format!(".s.PGSQL.{port}")));
+                }
             }
         }
+    }
+
+    /// The standby's data: a base backup of the running primary (`-R`: `standby.signal` and the
+    /// primary's address in `postgresql.auto.conf`), then its own port and socket.
+    fn init_standby(&self, servers: &Servers) -> Result<()> {
+        let (dir, data) = (self.dir(servers), self.data_dir(servers));
+        process::create_dirs("postgres-standby", std::slice::from_ref(&dir))?;
+        if servers.root {
+            process::chown("postgres", "postgres", &dir, false)?;
+        }
+        process::set_mode(&dir, 0o700);
+        let log = dir.join("basebackup.log");
+        let mut backup = self.tool(servers, "pg_basebackup");
+        backup.env("PGPASSWORD", "dbkit");
+        backup.args(["-h", HOST, "-p", &servers.ports.postgres.to_string(), "-U", "dbkit", "-D"]).arg(&data);
+        backup.args(["-R", "-X", "stream", "--checkpoint=fast", "--no-sync"]);
+        if !process::run_logged(&mut backup, &log) {
+            return Err(Error::with_logs("postgres-standby: pg_basebackup failed", &[log]));
+        }
+        let config = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&config)
+            .map_err(|e| Error::new(format!("postgres-standby: reading {}: {e}", config.display())))?;
+        // The primary's settings came with the backup; the last setting of a name wins.
+        text += &format!(
+            "
+# ---- dbkit test standby (scripts/servers) ----
+port = {port}
+unix_socket_directories = '{dir}'
+hot_standby = on
+# Ask for WAL again soon after the primary restarts.
+wal_retrieve_retry_interval = 200ms
+",
+            port = servers.ports.postgres_standby,
+            dir = dir.display(),
+        );
+        process::write("postgres-standby", &config, &text)?;
+        // Written here rather than trusted to `-R`, with the password, and last in the file read
+        // last, so it is the one that counts.
+        let auto = data.join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
+        text += &format!(
+            "primary_conninfo = 'host={HOST} port={port} user=dbkit password=dbkit application_name=dbkit_standby'\n",
+            port = servers.ports.postgres
+        );
+        process::write("postgres-standby", &auto, &text)?;
+        if servers.root {
+            process::chown("postgres", "postgres", &dir, true)?;
+        }
+        Ok(())
     }
 }
 
 impl Kind for Postgres {
     fn pid(&self, servers: &Servers) -> Option<u32> {
-        process::read_pid(&data_dir(servers).join("postmaster.pid"))
+        process::read_pid(&self.data_dir(servers).join("postmaster.pid"))
     }
 
     fn ready(&self, servers: &Servers) -> bool {
-        let port = servers.ports.postgres.to_string();
+        let port = self.port(servers).to_string();
         process::succeeds(
             Command::new("/usr/bin/pg_isready").args(["-q", "-h", HOST, "-p", &port, "-d", "postgres", "-t", "1"]),
         )
     }
 
     fn initialised(&self, servers: &Servers) -> bool {
-        data_dir(servers).join("PG_VERSION").is_file()
+        self.data_dir(servers).join("PG_VERSION").is_file()
     }
 
     fn init(&self, servers: &Servers) -> Result<()> {
-        let (dir, data) = (dir(servers), data_dir(servers));
+        if self.standby {
+            return self.init_standby(servers);
+        }
+        let (dir, data) = (self.dir(servers), self.data_dir(servers));
         process::create_dirs("postgres", std::slice::from_ref(&dir))?;
         if servers.root {
             process::chown("postgres", "postgres", &dir, false)?;
         }
         process::set_mode(&dir, 0o700);
         let log = dir.join("initdb.log");
-        let mut initdb = tool(servers, "initdb");
+        let mut initdb = self.tool(servers, "initdb");
         initdb.arg("-D").arg(&data);
         initdb.args([
             "-U",
@@ -109,12 +175,12 @@ full_page_writes = off
     }
 
     fn launch(&self, servers: &Servers) -> Result<()> {
-        clear_stale_locks(servers);
-        let dir = dir(servers);
+        self.clear_stale_locks(servers);
+        let dir = self.dir(servers);
         let (server_log, log) = (dir.join("postgres.log"), dir.join("pg_ctl.log"));
         // pg_ctl waits for the postmaster (-w); our own readiness check has the final word.
-        let mut start = tool(servers, "pg_ctl");
-        start.arg("-D").arg(data_dir(servers)).arg("-l").arg(&server_log);
+        let mut start = self.tool(servers, "pg_ctl");
+        start.arg("-D").arg(self.data_dir(servers)).arg("-l").arg(&server_log);
         start.args(["-w", "-t", &servers.timeout.as_secs().to_string(), "-s", "start"]);
         if !process::run_logged(&mut start, &log) {
             return Err(Error::with_logs("postgres: pg_ctl start failed", &[log, server_log]));
@@ -123,7 +189,11 @@ full_page_writes = off
     }
 
     fn setup(&self, servers: &Servers) -> Result<()> {
-        let dir = dir(servers);
+        if self.standby {
+            // The role and the database came with the base backup.
+            return Ok(());
+        }
+        let dir = self.dir(servers);
         let log = dir.join("setup.log");
         let port = servers.ports.postgres.to_string();
         let mut psql = Command::new("psql");
@@ -140,8 +210,8 @@ full_page_writes = off
     /// A fast shutdown (`pg_ctl stop -m fast`), SIGKILL when that fails.
     fn stop(&self, servers: &Servers) -> Result<()> {
         let Some(pid) = self.pid(servers).filter(|&pid| process::alive(pid)) else { return Ok(()) };
-        let mut stop = tool(servers, "pg_ctl");
-        stop.arg("-D").arg(data_dir(servers)).args(["-m", "fast", "-w", "-t", "30", "-s", "stop"]);
+        let mut stop = self.tool(servers, "pg_ctl");
+        stop.arg("-D").arg(self.data_dir(servers)).args(["-m", "fast", "-w", "-t", "30", "-s", "stop"]);
         if !process::succeeds(&mut stop) {
             process::signal("KILL", &[pid]);
         }
@@ -152,7 +222,7 @@ full_page_writes = off
     }
 
     fn logs(&self, servers: &Servers) -> Vec<PathBuf> {
-        vec![dir(servers).join("postgres.log")]
+        vec![self.dir(servers).join("postgres.log")]
     }
 }
 
@@ -160,14 +230,14 @@ full_page_writes = off
 /// operator's restart would.
 pub(crate) fn restart(servers: &Servers) -> Result<()> {
     let started = Instant::now();
-    let data = data_dir(servers);
+    let data = PRIMARY.data_dir(servers);
     if !data.join("postgresql.conf").is_file() {
         return Err(Error::new(format!("postgres: no data dir at {} (run start first)", data.display())));
     }
-    clear_stale_locks(servers);
-    let dir = dir(servers);
+    PRIMARY.clear_stale_locks(servers);
+    let dir = PRIMARY.dir(servers);
     let (server_log, log) = (dir.join("postgres.log"), dir.join("pg_ctl.log"));
-    let mut restart = tool(servers, "pg_ctl");
+    let mut restart = PRIMARY.tool(servers, "pg_ctl");
     restart.arg("-D").arg(&data).arg("-l").arg(&server_log);
     restart.args(["-m", "fast", "-w", "-t", &servers.timeout.as_secs().to_string(), "-s", "restart"]);
     if !process::run_logged(&mut restart, &log) {
@@ -176,4 +246,9 @@ pub(crate) fn restart(servers: &Servers) -> Result<()> {
     Server::Postgres.wait_ready(servers)?;
     say(format_args!("postgres restarted on {HOST}:{} ({})", servers.ports.postgres, elapsed(started)));
     Ok(())
+}
+
+/// `postgres/data`, `DBKIT_TEST_PGDATA`.
+pub(crate) fn data_dir(servers: &Servers) -> PathBuf {
+    PRIMARY.data_dir(servers)
 }
