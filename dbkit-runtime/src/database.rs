@@ -12,6 +12,9 @@ use crate::engine::pool::{AcquireError, SqlPool};
 use crate::engine::{Engine, MySqlFlavor, ServerInfo};
 use crate::observe::Telemetry;
 #[cfg(feature = "_sql")]
+use crate::replicas::ReadFrom;
+use crate::replicas::{ReplicaInfo, ReplicaPosition, ReplicaSet};
+#[cfg(feature = "_sql")]
 use crate::session::{Session, SqlDriver, Transaction};
 #[cfg(feature = "_transactions")]
 use crate::transaction::DatabaseTransaction;
@@ -51,6 +54,8 @@ struct Inner {
     engine: Engine,
     server: ServerInfo,
     tracker: Arc<SessionTracker>,
+    /// Read replicas, when configured (PostgreSQL, MySQL/MariaDB).
+    replicas: Option<Arc<ReplicaSet>>,
 }
 
 /// A snapshot of a database's identity and pool, from [`Database::info`].
@@ -86,6 +91,10 @@ pub struct DatabaseInfo {
     pub sessions_in_flight: usize,
     /// Open, draining or closed.
     pub state: DatabaseState,
+    /// Each read replica: its state, lag and replayed position (see [`crate::replicas`]); in JSON
+    /// only when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaInfo>,
 }
 
 impl Database {
@@ -118,6 +127,7 @@ impl Database {
         // The native SQLite engine has no pool to wait on: its connections are counted once here.
         let (open, idle) = engine.pool_counts();
         telemetry.connections(open, idle);
+        let replicas = ReplicaSet::connect(&config, name, &engine).await?;
         Ok(Database {
             inner: Arc::new(Inner {
                 name: name.to_owned(),
@@ -125,6 +135,7 @@ impl Database {
                 engine,
                 server,
                 tracker: Arc::new(SessionTracker::new(name, telemetry)),
+                replicas,
             }),
         })
     }
@@ -221,6 +232,7 @@ impl Database {
             pool_in_use: size.saturating_sub(idle),
             sessions_in_flight: self.sessions_in_flight(),
             state: self.state(),
+            replicas: self.replica_info(),
         })
     }
 
@@ -467,7 +479,45 @@ impl Database {
         // A ClickHouse inserter writes what it holds, as on a drain (not waited for here).
         self.inner.tracker.announce_drain();
         self.inner.engine.close().await;
+        if let Some(replicas) = &self.inner.replicas {
+            replicas.close().await;
+        }
         tracing::info!(database = %self.inner.name, "closed");
+    }
+
+    /// Each read replica as its last check found it; empty without replicas. No round trip.
+    pub fn replica_info(&self) -> Vec<ReplicaInfo> {
+        self.inner.replicas.as_ref().map(|set| set.info()).unwrap_or_default()
+    }
+
+    /// The read replicas, when configured.
+    pub(crate) fn replicas(&self) -> Option<&Arc<ReplicaSet>> {
+        self.inner.replicas.as_ref()
+    }
+
+    /// The primary's replication position now: at or after every write that has returned. Give it
+    /// to [`ReadFrom::AtLeast`](crate::ReadFrom::AtLeast) for a read that must see those writes (and
+    /// carry it to the next request, as text, for one that must see them too). One round trip to
+    /// the primary; PostgreSQL and MariaDB only.
+    pub async fn primary_position(&self) -> Result<ReplicaPosition> {
+        ReplicaSet::primary_position(&self.inner.engine).await
+    }
+
+    /// A session for a generated read: on a replica when `from` and the replicas allow, else on
+    /// the primary. A replica that cannot give a connection is passed over for the primary.
+    #[cfg(feature = "_sql")]
+    pub(crate) async fn read_session<DB: SqlDriver>(&self, from: &ReadFrom) -> Result<(Session<DB>, Option<usize>)> {
+        if let Some(set) = &self.inner.replicas
+            && let Some((index, engine)) = set.route(from).await
+            && let Some(pool) = DB::pool(engine)
+        {
+            let in_flight = self.inner.tracker.enter(&self.inner.name)?;
+            match pool.acquire().await {
+                Ok(conn) => return Ok((Session::new(conn, in_flight), Some(index))),
+                Err(_) => set.failed(index),
+            }
+        }
+        Ok((self.session::<DB>().await?, None))
     }
 
     pub(crate) fn tracker(&self) -> &Arc<SessionTracker> {

@@ -46,6 +46,7 @@ use crate::engine::oracle::OracleSession;
 #[cfg(feature = "sqlite")]
 pub use crate::engine::sqlite::call::SqliteCall;
 pub use crate::operation::{Failure, OpKind, Operation};
+use crate::replicas::ReadFrom;
 use crate::retry::{Attempts, RetryPolicy, final_error, safe_to_retry};
 #[cfg(feature = "_sql")]
 use crate::session::SqlDriver;
@@ -69,6 +70,8 @@ use crate::{Backend, Database, Error, Result};
 pub struct CallOptions {
     /// How failed calls are retried.
     pub retry: RetryPolicy,
+    /// Where generated reads go when the database has read replicas (see [`crate::replicas`]).
+    pub reads: ReadFrom,
 }
 
 impl CallOptions {
@@ -80,6 +83,13 @@ impl CallOptions {
     /// Sets the retry policy.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Sets where generated reads go when the database has read replicas: a replica (the
+    /// default), the primary, or a replica that has replayed a position.
+    pub fn reads(mut self, from: ReadFrom) -> Self {
+        self.reads = from;
         self
     }
 }
@@ -102,6 +112,12 @@ pub struct Call<'a> {
     /// The call's span (see [`crate::observe`]); `None` when nothing could want one, so a call
     /// then makes, moves and drops no span at all.
     span: Option<tracing::Span>,
+    /// Where a read goes when the database has replicas.
+    #[cfg_attr(not(feature = "_sql"), allow(dead_code))]
+    reads: &'a ReadFrom,
+    /// The replica the current attempt's read went to (its index), `usize::MAX` for the primary:
+    /// a connection failure there takes it out before the retry.
+    replica: std::sync::atomic::AtomicUsize,
 }
 
 /// Nothing inside a unit of work is retried on its own: the unit is, whole
@@ -112,10 +128,15 @@ static NO_RETRY: std::sync::LazyLock<RetryPolicy> = std::sync::LazyLock::new(Ret
 impl<'a> Call<'a> {
     /// Starts a call of `operation` on `db`, retried as `options.retry` says.
     pub fn new(db: &'a Database, options: &'a CallOptions, operation: &'static Operation) -> Self {
-        Call::with_attempts(db, operation, Attempts::new(&options.retry))
+        Call::with_attempts(db, operation, Attempts::new(&options.retry), &options.reads)
     }
 
-    fn with_attempts(db: &'a Database, operation: &'static Operation, attempts: Attempts<'a>) -> Self {
+    fn with_attempts(
+        db: &'a Database,
+        operation: &'static Operation,
+        attempts: Attempts<'a>,
+        reads: &'a ReadFrom,
+    ) -> Self {
         Call {
             db,
             operation,
@@ -125,6 +146,8 @@ impl<'a> Call<'a> {
             #[cfg(feature = "_transactions")]
             unit: None,
             span: None,
+            reads,
+            replica: std::sync::atomic::AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -175,7 +198,7 @@ impl<'a> Call<'a> {
         // Nothing in a unit retries on its own, so only a recorder needs the call's start time.
         let attempts =
             if db.telemetry().is_recording() { Attempts::new(&NO_RETRY) } else { Attempts::untimed(&NO_RETRY) };
-        let mut call = Call::with_attempts(db, operation, attempts);
+        let mut call = Call::with_attempts(db, operation, attempts, &options.reads);
         call.unit = Some(std::sync::Mutex::new(Some(tx)));
         call
     }
@@ -251,6 +274,11 @@ impl<'a> Call<'a> {
     pub async fn session<DB: SqlDriver>(&self) -> Result<CallSession<'_, 'a, DB>, Failure> {
         let session = match &self.unit {
             Some(slot) => CallSession::Lent(Lent::take(slot).map_err(Failure::NotSent)?),
+            None if self.operation.kind == OpKind::Read && self.db.replicas().is_some() => {
+                let (session, replica) = self.db.read_session::<DB>(self.reads).await.map_err(Failure::NotSent)?;
+                self.replica.store(replica.unwrap_or(usize::MAX), Ordering::Relaxed);
+                CallSession::Pooled(session)
+            }
             None => CallSession::Pooled(self.db.session::<DB>().await.map_err(Failure::NotSent)?),
         };
         self.connected.store(true, Ordering::Relaxed);
@@ -346,6 +374,15 @@ impl<'a> Call<'a> {
         #[cfg(feature = "_transactions")]
         if self.unit.is_some() {
             return Some(Err(self.ended(error)));
+        }
+        // A read that lost its replica's connection: take the replica out before the retry, so the
+        // retry goes to another, or to the primary.
+        let replica = self.replica.swap(usize::MAX, Ordering::Relaxed);
+        if replica != usize::MAX
+            && error.category() == crate::ErrorCategory::Connection
+            && let Some(set) = self.db.replicas()
+        {
+            set.failed(replica);
         }
         let kind = self.operation.kind;
         let safe = safe_to_retry(kind, sent, &error);

@@ -19,3 +19,11 @@ pub(crate) fn millis<S: Serializer>(duration: &Duration, serializer: S) -> Resul
 pub(crate) fn category<S: Serializer>(category: &ErrorCategory, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(category.as_str())
 }
+
+/// An optional duration as [`millis`], or `null`.
+pub(crate) fn optional_millis<S: Serializer>(duration: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => millis(duration, serializer),
+        None => serializer.serialize_none(),
+    }
+}

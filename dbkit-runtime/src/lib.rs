@@ -41,6 +41,9 @@ pub mod observe;
 mod operation;
 mod page;
 #[doc(hidden)]
+// Without a SQL backend there is nothing to route to a replica.
+#[cfg_attr(not(feature = "_sql"), allow(dead_code))]
+pub mod replicas;
 pub mod request_body;
 pub mod retry;
 pub mod schema;
@@ -67,6 +70,7 @@ pub use error::{Error, ErrorCategory, Result};
 pub use manager::{CacheHealth, DatabaseHealth, DatabaseManager, HealthReport, HealthStatus};
 pub use model::{Model, TableDef};
 pub use page::Page;
+pub use replicas::{ReadFrom, ReplicaInfo, ReplicaPosition, ReplicaState};
 #[cfg(feature = "_sql")]
 pub use session::{Session, SqlDriver, Transaction};
 #[cfg(feature = "_transactions")]

@@ -322,6 +322,7 @@ impl DatabaseManager {
         };
         let databases = join_all(targets.into_iter().map(|(name, backend, database)| async move {
             let started = Instant::now();
+            let replicas = database.as_ref().map(Database::replica_info).unwrap_or_default();
             let status = match database {
                 None => HealthStatus::NotConnected,
                 Some(db) => match db.state() {
@@ -333,7 +334,7 @@ impl DatabaseManager {
                     },
                 },
             };
-            DatabaseHealth { name, backend, status, latency: started.elapsed() }
+            DatabaseHealth { name, backend, status, latency: started.elapsed(), replicas }
         }));
         #[cfg(feature = "redis")]
         let (databases, caches) = futures_util::future::join(databases, self.cache_health()).await;
@@ -537,6 +538,11 @@ pub struct DatabaseHealth {
     /// How long the check took.
     #[serde(rename = "latency_ms", serialize_with = "crate::json::millis")]
     pub latency: Duration,
+    /// Each read replica, as its last check found it (see [`crate::replicas`]); in JSON only when
+    /// there are any. A replica that is out does not make the database unhealthy: its reads go to
+    /// the primary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<crate::ReplicaInfo>,
 }
 
 /// A database's health.
@@ -602,12 +608,14 @@ mod tests {
                         error: "connection refused".into(),
                     },
                     latency: Duration::from_micros(5_000_250),
+                    replicas: Vec::new(),
                 },
                 DatabaseHealth {
                     name: "reports".into(),
                     backend: Backend::MySql,
                     status: HealthStatus::NotConnected,
                     latency: Duration::ZERO,
+                    replicas: Vec::new(),
                 },
             ],
         };

@@ -16,6 +16,9 @@
 //! | `db.client.connection.create_time` | histogram, s | pool name (PostgreSQL, MySQL; SQLite's raw sessions) |
 //! | `dbkit.connection.pings` | counter: pings before a checkout (a connection idle past the window) | pool name |
 //! | `dbkit.connection.resets` | counter: connections given back unclean (a cancelled statement, a dropped transaction) | pool name |
+//! | `dbkit.replica.lag` | gauge, s | pool name, `server.address` (the replica's host) |
+//! | `dbkit.replica.available` | gauge: 1 serving reads, 0 out | pool name, `server.address` |
+//! | `dbkit.replica.reads` | counter | pool name, `dbkit.read.target` (`replica`, `primary`) |
 //! | `dbkit.retries` | counter | `db.namespace`, `db.system.name`, `error.type` (the category) |
 //! | `dbkit.outcomes_unknown` | counter | `db.namespace`, `db.system.name` |
 //! | `dbkit.drain.state` | gauge: 0 open, 1 draining, 2 closed | pool name |
@@ -394,6 +397,9 @@ pub(crate) fn describe() {
         "dbkit.connection.resets",
         "Connections returned with a reply still owed or a message queued, reset before reuse or closed."
     );
+    describe_gauge!("dbkit.replica.lag", Unit::Seconds, "How long ago the primary was at a position the replica has not replayed.");
+    describe_gauge!("dbkit.replica.available", "1 while the replica serves reads, 0 while it is out.");
+    describe_counter!("dbkit.replica.reads", "Generated reads routed, by where they went (replica or primary).");
     describe_counter!("dbkit.retries", "Failed attempts of generated calls that were tried again.");
     describe_counter!(
         "dbkit.outcomes_unknown",

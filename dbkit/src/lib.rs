@@ -918,7 +918,8 @@ pub use dbkit_runtime::OracleSession;
 /// [ClickHouse](#the-way-out-the-clickhouse-crate)). *Feature `clickhouse`.*
 #[cfg(feature = "clickhouse")]
 pub use dbkit_runtime::clickhouse;
-/// Per-repository settings of the call path (the retry policy), for `XRepository::with_options`.
+/// Per-repository settings of the call path (the retry policy, where reads go), for
+/// `XRepository::with_options`.
 pub use dbkit_runtime::exec::CallOptions;
 #[cfg(feature = "sqlite")]
 pub use dbkit_runtime::rusqlite;
@@ -926,7 +927,8 @@ pub use dbkit_runtime::schema::{Column, SchemaDiff, SchemaDifference};
 pub use dbkit_runtime::{
     Backend, CacheHealth, ConfigError, ConstraintKind, Database, DatabaseConfig, DatabaseHealth, DatabaseInfo,
     DatabaseManager, DatabaseState, Error, ErrorCategory, HealthReport, HealthStatus, Model, MySqlFlavor, Page, Result,
-    TableDef, classify, config, constraint, observe, retry,
+    ReadFrom, ReplicaInfo, ReplicaPosition, ReplicaState, TableDef, classify, config, constraint, observe, replicas,
+    retry,
 };
 #[cfg(feature = "clickhouse")]
 pub use dbkit_runtime::{ClickHouseSession, InsertRow, Inserter, InserterOptions};

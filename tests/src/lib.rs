@@ -45,6 +45,21 @@ pub fn server_url(backend: Backend) -> Option<String> {
     }
 }
 
+/// The URL of `backend`'s read replica (`DBKIT_TEST_POSTGRES_REPLICA_URL`, a streaming standby;
+/// `DBKIT_TEST_MYSQL_REPLICA_URL`, a GTID replica), or `None` (after printing why) when it is not
+/// configured and this is not CI. Panics under CI when the variable is unset.
+pub fn replica_url(backend: Backend) -> Option<String> {
+    let variable = format!("DBKIT_TEST_{}_REPLICA_URL", backend.name().to_ascii_uppercase());
+    match std::env::var(&variable) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if is_ci() => panic!("{variable} is not set under CI=true: run the tests with scripts/test"),
+        _ => {
+            eprintln!("skipped: {variable} is not set (run the tests with scripts/test)");
+            None
+        }
+    }
+}
+
 /// The Redis test server's URL (`DBKIT_TEST_REDIS_URL`), or `None` (after printing why) when it
 /// is not configured and this is not CI. Panics under CI when the variable is unset.
 pub fn redis_url() -> Option<String> {

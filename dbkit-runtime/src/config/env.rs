@@ -88,6 +88,9 @@
 //! | `P_ECHO` | a boolean | `false` |
 //! | `P_CHARSET` | a character set name (letters, digits, `_`); MySQL only | `utf8mb4` |
 //! | `P_APPLICATION_NAME` | any text; PostgreSQL only | `dbkit` |
+//! | `P_REPLICA_URLS` | read replicas' URLs, separated by commas (PostgreSQL, MySQL/MariaDB) | none |
+//! | `P_REPLICA_MAX_LAG` | a duration, or `-1` for no limit | `10s` |
+//! | `P_REPLICA_WAIT` | a duration | `50ms` |
 //!
 //! A *duration* is a number of seconds (`30`, `2.5`) or a number with a unit: `500ms`, `30s`,
 //! `5m`, `1h` ([`config::parse_duration`](super::parse_duration) reads it, for your own variables
@@ -547,6 +550,23 @@ impl<'a> Prefixed<'a> {
         }
         if let Some(name) = self.get("APPLICATION_NAME") {
             config = config.application_name(name);
+        }
+        if let Some(urls) = self.get("REPLICA_URLS") {
+            let variable = self.name("REPLICA_URLS");
+            for (n, url) in urls.split(',').map(str::trim).filter(|url| !url.is_empty()).enumerate() {
+                // Checked here, so the error names the variable; never the URL, which may hold a
+                // password.
+                DatabaseConfig::parse_url(url, Some(&variable)).map_err(|e| {
+                    ConfigError::for_variable(variable.clone(), format!("replica {}: {}", n + 1, e.message))
+                })?;
+                config = config.replica(url);
+            }
+        }
+        if let Some(d) = self.parse("REPLICA_MAX_LAG", parse_optional_duration, NO_LIMIT)? {
+            config = config.replica_max_lag(d);
+        }
+        if let Some(d) = self.parse("REPLICA_WAIT", parse_duration, DURATION)? {
+            config = config.replica_wait(d);
         }
         if config.get_pool_size() == 0 && config.get_max_overflow() == 0 {
             return Err(ConfigError::for_variable(

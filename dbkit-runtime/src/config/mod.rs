@@ -52,6 +52,20 @@ pub struct DatabaseConfig {
     sqlite_busy_timeout: Duration,
     mysql_insert_returning: Option<bool>,
     clickhouse_query_parameters: Option<bool>,
+    /// Read replicas, in the order given; a URL that did not parse is kept as its error, which
+    /// connecting reports.
+    replicas: Vec<Result<Replica, ConfigError>>,
+    replica_max_lag: Option<Duration>,
+    replica_wait: Duration,
+    replica_check_interval: Duration,
+}
+
+/// One read replica: where it is, and its password when its URL had one.
+#[derive(Clone)]
+struct Replica {
+    backend: Backend,
+    url: Url,
+    password: Option<SecretString>,
 }
 
 /// Where a database lives.
@@ -112,6 +126,15 @@ impl DatabaseConfig {
             mysql_insert_returning: None,
             // Detected from the server's version.
             clickhouse_query_parameters: None,
+            replicas: Vec::new(),
+            // A replica further behind than this serves no read: ten seconds is stale by any
+            // reader's measure, yet rides out a burst of writes or a long transaction's replay.
+            replica_max_lag: Some(Duration::from_secs(10)),
+            // A read that must see a position waits this long for a replica to reach it, then goes
+            // to the primary: about what a replica in sync needs to replay a commit on a LAN.
+            replica_wait: Duration::from_millis(50),
+            // How often each replica's health, lag and replayed position are asked.
+            replica_check_interval: Duration::from_secs(1),
         }
     }
 
@@ -282,6 +305,40 @@ impl DatabaseConfig {
         self
     }
 
+    /// Adds a read replica (repeatable; PostgreSQL and MySQL/MariaDB): a server of the same
+    /// backend, pooled and tuned like this one, which generated reads go to while it is healthy
+    /// and close enough behind (see [`replica_max_lag`](Self::replica_max_lag)). A replica URL
+    /// without a user and password uses this configuration's. A URL that does not parse is reported when
+    /// connecting, naming the replica by its place, never by its text.
+    pub fn replica(mut self, url: &str) -> Self {
+        let replica = DatabaseConfig::parse_url(url, None).and_then(|parsed| match parsed.target {
+            Target::Server(url) => Ok(Replica { backend: parsed.backend, url, password: parsed.password }),
+            _ => Err(ConfigError::new("a replica is a server URL, not an SQLite file")),
+        });
+        self.replicas.push(replica);
+        self
+    }
+
+    /// The most a replica may lag behind the primary and still serve reads (default 10 s); `None`
+    /// for no limit. One further behind is taken out until it catches up.
+    pub fn replica_max_lag(mut self, lag: impl Into<Option<Duration>>) -> Self {
+        self.replica_max_lag = lag.into();
+        self
+    }
+
+    /// How long a read that must see a position (`ReadFrom::AtLeast`) waits for a replica to
+    /// replay it before it goes to the primary (default 50 ms).
+    pub fn replica_wait(mut self, wait: Duration) -> Self {
+        self.replica_wait = wait;
+        self
+    }
+
+    /// How often each replica's health, lag and replayed position are checked (default 1 s).
+    pub fn replica_check_interval(mut self, interval: Duration) -> Self {
+        self.replica_check_interval = interval;
+        self
+    }
+
     /// How long [`Database::connect`](crate::Database::connect) waits for the first connection
     /// (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -420,6 +477,53 @@ impl DatabaseConfig {
         self.sqlite_busy_timeout
     }
 
+    /// The replicas' URLs, each with its password redacted; safe to log.
+    pub fn redacted_replica_urls(&self) -> Vec<String> {
+        self.replica_configs()
+            .iter()
+            .map(|replica| replica.as_ref().map_or_else(|_| "<invalid URL>".to_owned(), DatabaseConfig::redacted_url))
+            .collect()
+    }
+
+    /// See [`DatabaseConfig::replica_max_lag`].
+    pub fn get_replica_max_lag(&self) -> Option<Duration> {
+        self.replica_max_lag
+    }
+
+    /// See [`DatabaseConfig::replica_wait`].
+    pub fn get_replica_wait(&self) -> Duration {
+        self.replica_wait
+    }
+
+    /// See [`DatabaseConfig::replica_check_interval`].
+    pub fn get_replica_check_interval(&self) -> Duration {
+        self.replica_check_interval
+    }
+
+    /// Each replica as a configuration of its own: this one's settings with the replica's server
+    /// (and its password, or else this one's), and no replicas.
+    pub(crate) fn replica_configs(&self) -> Vec<Result<DatabaseConfig, ConfigError>> {
+        self.replicas
+            .iter()
+            .map(|replica| {
+                let replica = replica.as_ref().map_err(Clone::clone)?;
+                let mut config = self.clone();
+                config.replicas = Vec::new();
+                let mut url = replica.url.clone();
+                if let Target::Server(primary) = &self.target
+                    && url.username().is_empty()
+                {
+                    let _ = url.set_username(primary.username());
+                }
+                config.target = Target::Server(url);
+                if replica.password.is_some() {
+                    config.password = replica.password.clone();
+                }
+                Ok(config)
+            })
+            .collect()
+    }
+
     /// Whether a password is set (by URL or by [`DatabaseConfig::password`]).
     pub fn has_password(&self) -> bool {
         self.password.is_some()
@@ -483,6 +587,26 @@ impl DatabaseConfig {
         if self.pool_size == 0 && self.max_overflow == 0 {
             return Err(ConfigError::new("pool_size + max_overflow must be at least 1"));
         }
+        for (n, replica) in self.replicas.iter().enumerate() {
+            let replica = replica.as_ref().map_err(|e| ConfigError {
+                variable: e.variable.clone(),
+                message: format!("replica {}: {}", n + 1, e.message),
+            })?;
+            if !matches!(self.backend, Backend::Postgres | Backend::MySql) {
+                return Err(ConfigError::new(format!(
+                    "read replicas are supported on PostgreSQL and MySQL/MariaDB, not {}",
+                    self.backend
+                )));
+            }
+            if replica.backend != self.backend {
+                return Err(ConfigError::new(format!(
+                    "replica {} is a {} URL, but the database is {}: a replica is a server of the same backend",
+                    n + 1,
+                    replica.backend,
+                    self.backend
+                )));
+            }
+        }
         Ok(())
     }
 }
@@ -503,6 +627,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("echo", &self.echo)
             .field("application_name", &self.application_name)
             .field("charset", &self.charset)
+            .field("replicas", &self.redacted_replica_urls())
             .finish_non_exhaustive()
     }
 }

@@ -111,6 +111,23 @@ impl Engine {
         }
     }
 
+    /// A read replica's engine: its pool, which connects when first asked (see [`crate::replicas`]).
+    pub(crate) fn connect_lazy(
+        config: &DatabaseConfig,
+        #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))] name: &str,
+    ) -> Result<Engine> {
+        config.validate()?;
+        match config.backend() {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => postgres::connect_lazy(config, name),
+            #[cfg(feature = "mysql")]
+            Backend::MySql => mysql::connect_lazy(config, name),
+            backend => Err(Error::Config(crate::ConfigError::new(format!(
+                "read replicas are supported on PostgreSQL and MySQL/MariaDB, not {backend}"
+            )))),
+        }
+    }
+
     pub(crate) fn backend(&self) -> Backend {
         match self {
             #[cfg(feature = "sqlite")]

@@ -33,7 +33,8 @@ pub(crate) fn has_insert_returning(flavor: MySqlFlavor, version: &str) -> bool {
     flavor == MySqlFlavor::MariaDb && (major, minor) >= (10, 5)
 }
 
-pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engine, ServerInfo)> {
+/// The connect options `config` describes, and what runs on each new connection.
+fn options(config: &DatabaseConfig) -> Result<(MySqlConnectOptions, SetUp<sqlx::MySql>)> {
     let Target::Server(url) = config.target() else { unreachable!("a MySQL configuration always has a server target") };
     let mut url = url.clone();
     if url.scheme() != "mysql" {
@@ -65,7 +66,18 @@ pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engi
             Ok(())
         })
     });
-    let options = log_options(options, config);
+    Ok((log_options(options, config), set_up))
+}
+
+/// A pool that connects when first asked: a read replica's, which may be down when the database
+/// connects.
+pub(crate) fn connect_lazy(config: &DatabaseConfig, name: &str) -> Result<Engine> {
+    let (options, set_up) = options(config)?;
+    Ok(Engine::MySql(SqlPool::new(config, name, options, Some(set_up), config.get_pool_size())))
+}
+
+pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engine, ServerInfo)> {
+    let (options, set_up) = options(config)?;
     // Probe first: a direct connection fails at once with the real cause (a pool would retry a
     // refused connection until its timeout), and tells the server's version.
     let mut probe = options.connect().await?;

@@ -18,7 +18,8 @@ use super::{Engine, ServerInfo};
 use crate::config::Target;
 use crate::{ConfigError, DatabaseConfig, Result};
 
-pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engine, ServerInfo)> {
+/// The connect options `config` describes.
+fn options(config: &DatabaseConfig) -> Result<PgConnectOptions> {
     let Target::Server(url) = config.target() else {
         unreachable!("a PostgreSQL configuration always has a server target")
     };
@@ -33,6 +34,19 @@ pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engi
     if let Some(timeout) = config.get_command_timeout() {
         options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
     }
+    Ok(options)
+}
+
+/// A pool that connects when first asked: a read replica's, which may be down when the database
+/// connects. Without the probe's version, `client_connection_check_interval` is not sent (a
+/// replica runs reads only, which a closed connection's server-side abort does not concern).
+pub(crate) fn connect_lazy(config: &DatabaseConfig, name: &str) -> Result<Engine> {
+    let options = options(config)?;
+    Ok(Engine::Postgres(SqlPool::new(config, name, log_options(options, config), None, config.get_pool_size())))
+}
+
+pub(crate) async fn connect(config: &DatabaseConfig, name: &str) -> Result<(Engine, ServerInfo)> {
+    let mut options = options(config)?;
     // Probe first: a direct connection fails at once with the real cause (a pool would retry a
     // refused connection until its timeout), and tells the version the startup parameters depend on.
     let mut probe = options.connect().await?;
