@@ -275,7 +275,8 @@ impl<'a> Call<'a> {
         let session = match &self.unit {
             Some(slot) => CallSession::Lent(Lent::take(slot).map_err(Failure::NotSent)?),
             None if self.operation.kind == OpKind::Read && self.db.replicas().is_some() => {
-                let (session, replica) = self.db.read_session::<DB>(self.reads).await.map_err(Failure::NotSent)?;
+                let from = if crate::replicas::primary_only() { &ReadFrom::Primary } else { self.reads };
+                let (session, replica) = self.db.read_session::<DB>(from).await.map_err(Failure::NotSent)?;
                 self.replica.store(replica.unwrap_or(usize::MAX), Ordering::Relaxed);
                 CallSession::Pooled(session)
             }

@@ -35,6 +35,23 @@ use std::time::{Duration, Instant};
 use crate::engine::Engine;
 use crate::{DatabaseConfig, Error, Result};
 
+tokio::task_local! {
+    /// Set while a cache fills: see [`on_primary`].
+    static ON_PRIMARY: ();
+}
+
+/// Runs `work` with every routed read in it sent to the primary. A cache fill runs so: a replica
+/// behind a write that has just invalidated the key would otherwise put the older row back in the
+/// cache, until its TTL.
+pub(crate) fn on_primary<F: Future>(work: F) -> impl Future<Output = F::Output> {
+    ON_PRIMARY.scope((), work)
+}
+
+/// Whether the current task runs inside [`on_primary`].
+pub(crate) fn primary_only() -> bool {
+    ON_PRIMARY.try_with(|()| ()).is_ok()
+}
+
 /// Where a generated read goes; see [`crate::replicas`]. Set per repository with
 /// [`CallOptions::reads`](crate::exec::CallOptions::reads).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,6 +121,15 @@ impl Position {
             gtids.push(Gtid { domain, server, sequence });
         }
         Some(Position::Gtid(gtids))
+    }
+}
+
+impl ReplicaPosition {
+    /// Whether a server at this position has replayed everything up to `other` (on MariaDB: every
+    /// replication domain of `other`). Positions of different backends are never at or after
+    /// each other.
+    pub fn is_at_or_after(&self, other: &ReplicaPosition) -> bool {
+        self.0.reached(&other.0)
     }
 }
 

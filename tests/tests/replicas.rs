@@ -11,11 +11,13 @@
 
 use std::time::Duration;
 
+use dbkit::RedisCache;
+use dbkit::cache::RedisCacheConfig;
 use dbkit::prelude::*;
 use dbkit::sqlx;
 use dbkit::{Backend, CallOptions, ReadFrom, ReplicaPosition, ReplicaState};
 use dbkit_test_servers::{Server, Servers};
-use dbkit_tests::{replica_url, server_url, servers};
+use dbkit_tests::{redis_url, replica_url, server_url, servers, unique_name};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 static REPLICAS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -266,6 +268,54 @@ macro_rules! replica_tests {
             }
         }
     };
+}
+
+#[derive(Debug, Clone, PartialEq, Repository, serde::Serialize, serde::Deserialize)]
+#[database(postgres, mysql)]
+#[repository(table = "replica_cached", cache(ttl = "5m"))]
+pub struct Cached {
+    #[key]
+    pub id: i64,
+    pub body: String,
+}
+
+/// A cache fill reads from the primary: a replica behind a write that has just invalidated the key
+/// would put the older row back in the cache.
+async fn a_cache_fill_reads_the_primary(backend: Backend) {
+    let Some(setup) = Setup::new(backend) else { return };
+    let Some(redis) = redis_url() else { return };
+    let _lock = REPLICAS.lock().await;
+    setup.resume().await;
+    let db = setup.connect(|c| c).await;
+    db.drop_table::<Cached>().await.unwrap();
+    db.create_table::<Cached>().await.unwrap();
+    let config = RedisCacheConfig::from_url(&redis).unwrap().key_prefix(unique_name("replica"));
+    let cache = RedisCache::connect_with(config).await.unwrap();
+    let plain = CachedRepository::new(&db);
+    let cached = CachedRepository::new(&db).with_cache(cache);
+    plain.create(&NewCached { id: 1, body: "old".into() }).await.unwrap();
+    assert!(eventually(async || matches!(plain.get(1).await, Ok(Some(_)))).await, "never replicated");
+    assert_eq!(cached.get(1).await.unwrap().unwrap().body, "old");
+
+    setup.pause().await;
+    cached.update(1, &CachedPatch { body: Some("new".into()) }).await.unwrap();
+    // Control: the replica still has the old row.
+    assert_eq!(plain.get(1).await.unwrap().unwrap().body, "old");
+    // The write invalidated the key; the fill reads the primary.
+    assert_eq!(cached.get(1).await.unwrap().unwrap().body, "new", "the cache was filled from the replica");
+    setup.resume().await;
+    db.drop_table::<Cached>().await.unwrap();
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cache_fills_read_the_primary() {
+    a_cache_fill_reads_the_primary(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_cache_fills_read_the_primary() {
+    a_cache_fill_reads_the_primary(Backend::MySql).await;
 }
 
 replica_tests!(postgres, Backend::Postgres);

@@ -89,7 +89,8 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Option<M>>>,
 {
-    Ok(cache.read_through(key, how, loader).await?.0)
+    // Filled from the primary: see `replicas::on_primary`.
+    Ok(cache.read_through(key, how, || crate::replicas::on_primary(loader())).await?.0)
 }
 
 /// `get_by_<unique>`'s first read: the key that `mapping` (a unique value) maps to.
@@ -99,5 +100,5 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Option<K>>>,
 {
-    Ok(cache.read_through(mapping, how, loader).await?.0)
+    Ok(cache.read_through(mapping, how, || crate::replicas::on_primary(loader())).await?.0)
 }
