@@ -395,6 +395,21 @@ impl ReplicaSet {
             .collect()
     }
 
+    /// Closes every replica's pool without waiting: idle connections now, the others as they
+    /// come back.
+    pub(crate) fn start_close(&self) {
+        for node in &self.nodes {
+            match &node.engine {
+                #[cfg(feature = "postgres")]
+                Engine::Postgres(pool) => pool.close(),
+                #[cfg(feature = "mysql")]
+                Engine::MySql(pool) => pool.close(),
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+    }
+
     /// Closes every replica's pool.
     pub(crate) async fn close(&self) {
         futures_util::future::join_all(self.nodes.iter().map(|node| node.engine.close())).await;
@@ -448,7 +463,9 @@ async fn watch(set: Weak<ReplicaSet>, primary: Engine, interval: Duration, max_l
 }
 
 /// The primary's current position (any later read of it is at or after every write that has
-/// returned).
+/// returned). PostgreSQL's is the WAL write position, which a commit has passed by the time it
+/// returns under `synchronous_commit = on` (the default); with it off, a commit returns before
+/// its record is written, and a position asked at once may not yet include it.
 async fn position_of(engine: &Engine) -> Result<Position> {
     match engine {
         #[cfg(feature = "postgres")]

@@ -73,7 +73,7 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let position = routed.primary_position().await.unwrap();
-        while !routed.replica_info()[0].replayed.is_some_and(|r| r.is_at_or_after(&position)) {
+        while !routed.replica_info()[0].replayed.as_ref().is_some_and(|r| r.is_at_or_after(&position)) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 

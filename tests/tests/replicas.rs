@@ -318,6 +318,24 @@ async fn mariadb_cache_fills_read_the_primary() {
     a_cache_fill_reads_the_primary(Backend::MySql).await;
 }
 
+/// A replica that stops being one is taken out. MariaDB's is told by `read_only`, which can be
+/// turned off and on again; a promoted PostgreSQL standby cannot go back, so it is not tried here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mariadb_replica_no_longer_read_only_counts_as_promoted() {
+    let Some(setup) = Setup::new(Backend::MySql) else { return };
+    let _lock = REPLICAS.lock().await;
+    setup.resume().await;
+    let db = setup.connect(|c| c).await;
+    setup.fresh_table(&db).await;
+    setup.on_replica("SET GLOBAL read_only = 0").await;
+    let promoted = eventually(async || replica_state(&db).await == ReplicaState::Promoted).await;
+    setup.on_replica("SET GLOBAL read_only = 1").await;
+    assert!(promoted, "never seen as promoted: {:?}", db.replica_info());
+    assert!(eventually(async || replica_state(&db).await == ReplicaState::Healthy).await);
+    db.drop_table::<Note>().await.unwrap();
+    db.close().await;
+}
+
 replica_tests!(postgres, Backend::Postgres);
 replica_tests!(mariadb, Backend::MySql);
 

@@ -371,6 +371,10 @@ impl Database {
             }
         };
         tracker.set_state(DatabaseState::Closed);
+        // The replicas' pools close too: their idle connections now, the rest as they come back.
+        if let Some(replicas) = self.replicas() {
+            replicas.start_close();
+        }
 
         let report = DatabaseDrain {
             name: self.name().to_owned(),
