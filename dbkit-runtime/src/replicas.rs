@@ -19,7 +19,9 @@
 //!   answers, whether it is still a replica (a promoted PostgreSQL standby is out of recovery; a
 //!   MariaDB replica whose `read_only` is off), and what it has replayed. Its lag is how long ago
 //!   the primary was first seen at a position the replica has not yet replayed — measured, not
-//!   estimated from timestamps, and the same on both backends. A replica that fails, was promoted,
+//!   estimated from timestamps, the same on both backends, and as fine as the check interval (a
+//!   replica a few milliseconds behind under steady writes reads as 0). A check that takes longer
+//!   than the interval (at least a second) counts the replica down. A replica that fails, was promoted,
 //!   or lags more than `replica_max_lag` is out until it recovers. [`crate::Database::info`] lists
 //!   each replica with its state, lag and position.
 //!
@@ -232,6 +234,9 @@ pub(crate) struct ReplicaSet {
     nodes: Vec<Node>,
     next: AtomicUsize,
     wait: Duration,
+    /// How long one check may take before the replica counts as down: a host that drops packets
+    /// would otherwise hold the checks for a whole connect timeout.
+    check_timeout: Duration,
     /// `dbkit.replica.reads` by where a routed read went (no-op handles without a recorder).
     reads_on_replica: metrics::Counter,
     reads_on_primary: metrics::Counter,
@@ -312,6 +317,7 @@ impl ReplicaSet {
             nodes,
             next: AtomicUsize::new(0),
             wait: config.get_replica_wait(),
+            check_timeout: config.get_replica_check_interval().max(Duration::from_secs(1)),
             reads_on_replica,
             reads_on_primary,
         });
@@ -417,13 +423,13 @@ impl ReplicaSet {
 
     /// One round of checks: the primary's position, then each replica's.
     async fn check(&self, primary: &Engine, max_lag: Option<Duration>) {
-        let primary_at = position_of(primary).await.ok();
+        let primary_at = tokio::time::timeout(self.check_timeout, position_of(primary)).await.ok().and_then(Result::ok);
         let now = Instant::now();
         futures_util::future::join_all(self.nodes.iter().map(|node| async {
-            let state = match replica_state(&node.engine).await {
-                Err(_) => ReplicaState::Down,
-                Ok(None) => ReplicaState::Promoted,
-                Ok(Some(replayed)) => {
+            let state = match tokio::time::timeout(self.check_timeout, replica_state(&node.engine)).await {
+                Err(_) | Ok(Err(_)) => ReplicaState::Down,
+                Ok(Ok(None)) => ReplicaState::Promoted,
+                Ok(Ok(Some(replayed))) => {
                     let mut checked = node.checked.lock().expect("not poisoned");
                     if let Some(at) = &primary_at
                         && !replayed.reached(at)
