@@ -95,15 +95,29 @@ impl Failure {
     }
 }
 
+thread_local! {
+    /// Set when a generated call's statement has just failed with a connection error; taken by
+    /// the next pooled connection dropped on this thread, which is the one the statement ran on:
+    /// the `?` that returns the failure drops it, with no await in between. A stray mark (a
+    /// failure mapped while its connection stays in use) closes one healthy connection, no worse.
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// A statement's error that says its connection is gone (a connection error, such as MySQL's
 /// "connection was killed", which arrives as a well-formed reply before the server hangs up) tells
 /// the pool not to take that connection back: see [`crate::engine::pool`].
 fn failed_on_connection(error: Error) -> Error {
-    #[cfg(feature = "_sql")]
     if error.category() == ErrorCategory::Connection {
-        crate::engine::pool::statement_lost_its_connection();
+        LOST.with(|lost| lost.set(true));
     }
     error
+}
+
+/// Whether the connection being dropped lost its connection to the server (see [`LOST`]); clears
+/// the mark.
+#[cfg_attr(not(feature = "_sql"), allow(dead_code))]
+pub(crate) fn take_lost_connection() -> bool {
+    LOST.with(|lost| lost.replace(false))
 }
 
 impl From<Error> for Failure {

@@ -27,8 +27,8 @@
 //! - **A statement that lost its connection** (a generated call's statement failed with a
 //!   connection error) closes it, even when the driver sees nothing owed: MySQL reports a killed
 //!   connection with a well-formed error reply, then hangs up. The call path learns it from the
-//!   error ([`statement_lost_its_connection`], called as the failure is mapped), and the connection
-//!   is dropped the next moment, by the `?` that returns the failure, on the same thread.
+//!   error (as [`Failure::sent`](crate::operation::Failure::sent) maps it), and the connection is
+//!   dropped the next moment, by the `?` that returns the failure, on the same thread.
 //! - Idle connections are taken **last in, first out**, so a sequential caller keeps using one
 //!   connection (and stays inside the ping window), and surplus connections age out.
 //!
@@ -424,19 +424,6 @@ impl<DB: sqlx::Database> Shared<DB> {
     }
 }
 
-thread_local! {
-    /// Set when a generated call's statement has just failed with a connection error; taken by the
-    /// next [`PoolConnection`] dropped on this thread, which is the one the statement ran on (the
-    /// `?` that returns the failure drops it, with no await in between).
-    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Marks the connection the current statement ran on as lost: see [`LOST`]. A stray mark (a
-/// failure mapped while its connection stays in use) closes one healthy connection, no worse.
-pub(crate) fn statement_lost_its_connection() {
-    LOST.with(|lost| lost.set(true));
-}
-
 /// A connection checked out of a [`SqlPool`]. Dropping it returns the connection: at once when
 /// the call left it clean, after a reset in the background when not, or closed (see the module
 /// docs).
@@ -463,7 +450,7 @@ impl<DB: sqlx::Database> std::ops::DerefMut for PoolConnection<DB> {
 impl<DB: sqlx::Database> Drop for PoolConnection<DB> {
     fn drop(&mut self) {
         let Some(mut conn) = self.conn.take() else { return };
-        if LOST.with(|lost| lost.replace(false)) {
+        if crate::operation::take_lost_connection() {
             drop(Object::take(conn));
             return;
         }
