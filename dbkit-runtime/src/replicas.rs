@@ -135,12 +135,12 @@ impl ReplicaPosition {
     }
 }
 
-impl fmt::Display for ReplicaPosition {
+/// A position as its server writes it: `X/Y` (PostgreSQL), `D-S-N,…` (MariaDB).
+impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Position::Lsn(lsn) => write!(f, "lsn:{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF),
+        match self {
+            Position::Lsn(lsn) => write!(f, "{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF),
             Position::Gtid(gtids) => {
-                f.write_str("gtid:")?;
                 for (n, g) in gtids.iter().enumerate() {
                     if n > 0 {
                         f.write_str(",")?;
@@ -150,6 +150,16 @@ impl fmt::Display for ReplicaPosition {
                 Ok(())
             }
         }
+    }
+}
+
+impl fmt::Display for ReplicaPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.0 {
+            Position::Lsn(_) => "lsn",
+            Position::Gtid(_) => "gtid",
+        };
+        write!(f, "{kind}:{}", self.0)
     }
 }
 
@@ -188,6 +198,7 @@ impl TryFrom<String> for ReplicaPosition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
+#[repr(u8)]
 pub enum ReplicaState {
     /// Not checked yet.
     Unknown,
@@ -202,6 +213,7 @@ pub enum ReplicaState {
 }
 
 impl ReplicaState {
+    /// Every state, at the index of its discriminant.
     const ALL: [ReplicaState; 5] = [
         ReplicaState::Unknown,
         ReplicaState::Healthy,
@@ -248,7 +260,7 @@ struct Node {
     /// `dbkit.replica.lag` (seconds) and `dbkit.replica.available` (1 serving, 0 out).
     lag_gauge: metrics::Gauge,
     available_gauge: metrics::Gauge,
-    /// A [`ReplicaState`], as its index in [`ReplicaState::ALL`]: read on every routed call.
+    /// A [`ReplicaState`], as its discriminant: read on every routed call.
     state: AtomicU8,
     checked: Mutex<Checked>,
 }
@@ -268,8 +280,7 @@ impl Node {
     }
 
     fn set_state(&self, state: ReplicaState) {
-        let index = ReplicaState::ALL.iter().position(|s| *s == state).expect("listed");
-        self.state.store(index as u8, Ordering::Relaxed);
+        self.state.store(state as u8, Ordering::Relaxed);
     }
 }
 
@@ -333,40 +344,40 @@ impl ReplicaSet {
 
     /// The replica a read with `from` runs on, by its index and engine; `None` for the primary.
     pub(crate) async fn route(&self, from: &ReadFrom) -> Option<(usize, &Engine)> {
-        let node = match from {
+        let index = match from {
             ReadFrom::Primary => None,
             ReadFrom::Replica => self.next_healthy(),
             ReadFrom::AtLeast(position) => self.reaching(&position.0).await,
         };
-        let Some(node) = node else {
+        let Some(index) = index else {
             self.reads_on_primary.increment(1);
             return None;
         };
         self.reads_on_replica.increment(1);
-        let index = self.nodes.iter().position(|n| std::ptr::eq(n, node)).expect("one of ours");
-        Some((index, &node.engine))
+        Some((index, &self.nodes[index].engine))
     }
 
-    /// The next replica in turn that is healthy.
-    fn next_healthy(&self) -> Option<&Node> {
+    /// The next replica in turn that is healthy, by its index.
+    fn next_healthy(&self) -> Option<usize> {
         let count = self.nodes.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..count).map(|i| &self.nodes[(start + i) % count]).find(|node| node.state() == ReplicaState::Healthy)
+        (0..count).map(|i| (start + i) % count).find(|&i| self.nodes[i].state() == ReplicaState::Healthy)
     }
 
-    /// A replica that has replayed `wanted`: one already seen past it, or else the first that
-    /// serves reads, waited for up to `replica_wait`.
-    async fn reaching(&self, wanted: &Position) -> Option<&Node> {
-        let usable = |node: &&Node| matches!(node.state(), ReplicaState::Healthy | ReplicaState::Lagging);
-        let seen = self.nodes.iter().filter(usable).find(|node| {
-            node.checked.lock().expect("not poisoned").replayed.as_ref().is_some_and(|r| r.reached(wanted))
+    /// A replica that has replayed `wanted`, by its index: one already seen past it, or else the
+    /// first that serves reads, waited for up to `replica_wait`.
+    async fn reaching(&self, wanted: &Position) -> Option<usize> {
+        let usable = |&i: &usize| matches!(self.nodes[i].state(), ReplicaState::Healthy | ReplicaState::Lagging);
+        let seen = (0..self.nodes.len()).filter(usable).find(|&i| {
+            let checked = self.nodes[i].checked.lock().expect("not poisoned");
+            checked.replayed.as_ref().is_some_and(|r| r.reached(wanted))
         });
         if seen.is_some() {
             return seen;
         }
-        let node = self.next_healthy().or_else(|| self.nodes.iter().find(usable))?;
-        match tokio::time::timeout(self.wait, wait_for(&node.engine, wanted, self.wait)).await {
-            Ok(Ok(true)) => Some(node),
+        let index = self.next_healthy().or_else(|| (0..self.nodes.len()).find(usable))?;
+        match tokio::time::timeout(self.wait, wait_for(&self.nodes[index].engine, wanted, self.wait)).await {
+            Ok(Ok(true)) => Some(index),
             _ => None,
         }
     }
@@ -532,15 +543,14 @@ async fn wait_for(
 ) -> Result<bool> {
     match (engine, wanted) {
         #[cfg(feature = "postgres")]
-        (Engine::Postgres(pool), Position::Lsn(lsn)) => {
+        (Engine::Postgres(pool), Position::Lsn(_)) => {
             // PostgreSQL 15 has no wait for replay: ask every millisecond (the caller's timeout
             // bounds it).
-            let wanted = ReplicaPosition(Position::Lsn(*lsn)).to_string();
-            let wanted = wanted.trim_start_matches("lsn:");
+            let wanted = wanted.to_string();
             let mut conn = pool.acquire().await?;
             loop {
                 let reached: Option<bool> = sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn")
-                    .bind(wanted)
+                    .bind(&wanted)
                     .fetch_one(&mut *conn)
                     .await?;
                 if reached == Some(true) {
@@ -551,11 +561,9 @@ async fn wait_for(
         }
         #[cfg(feature = "mysql")]
         (Engine::MySql(pool), Position::Gtid(_)) => {
-            let wanted = ReplicaPosition(wanted.clone()).to_string();
-            let wanted = wanted.trim_start_matches("gtid:");
             let mut conn = pool.acquire().await?;
             let waited: i64 = sqlx::query_scalar("SELECT MASTER_GTID_WAIT(?, ?)")
-                .bind(wanted)
+                .bind(wanted.to_string())
                 .bind(wait.as_secs_f64())
                 .fetch_one(&mut *conn)
                 .await?;

@@ -151,3 +151,13 @@ pub async fn execute_in(tx: &mut dbkit::DatabaseTransaction, sql: &str) -> dbkit
         other => unreachable!("{other} has no raw SQL units in these tests"),
     }
 }
+
+/// A metrics recorder for this thread until the guard drops (leaked: a test's worth of memory, so
+/// the guard can borrow it for `'static`), and what reads it. Install it before connecting: a
+/// database registers its handles when it connects. A snapshot takes what it reports (counters
+/// restart from 0, histograms are emptied).
+pub fn record_metrics() -> (metrics_util::debugging::Snapshotter, metrics::LocalRecorderGuard<'static>) {
+    let recorder: &'static metrics_util::debugging::DebuggingRecorder =
+        Box::leak(Box::new(metrics_util::debugging::DebuggingRecorder::new()));
+    (recorder.snapshotter(), metrics::set_default_local_recorder(recorder))
+}

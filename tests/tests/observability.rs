@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use dbkit::prelude::*;
 use dbkit::{Backend, DatabaseConfig, DrainMode, Error};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use dbkit_tests::record_metrics;
+use metrics_util::debugging::{DebugValue, Snapshotter};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
@@ -97,13 +98,6 @@ impl Capture {
     fn text(&self) -> String {
         format!("{:?}\n{:?}", self.spans.lock().unwrap(), self.events.lock().unwrap())
     }
-}
-
-/// A recorder for this thread until the guard drops (leaked: a test's worth of memory, so the
-/// guard can borrow it for `'static`), and what reads it.
-fn record_metrics() -> (Snapshotter, metrics::LocalRecorderGuard<'static>) {
-    let recorder: &'static DebuggingRecorder = Box::leak(Box::new(DebuggingRecorder::new()));
-    (recorder.snapshotter(), metrics::set_default_local_recorder(recorder))
 }
 
 /// A span capture for this thread until the guard drops.

@@ -13,17 +13,11 @@ use std::time::Duration;
 
 use dbkit::sqlx::{self, AssertSqlSafe};
 use dbkit::{Backend, Database, DatabaseConfig, ErrorCategory};
-use dbkit_tests::{server_url, unique_name};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use dbkit_tests::{record_metrics, server_url, unique_name};
+use metrics_util::debugging::{DebugValue, Snapshotter};
 
 /// The pool's ping window, and a margin past it.
 const PAST_THE_WINDOW: Duration = Duration::from_millis(700);
-
-/// A recorder for this thread until the guard drops (leaked: a test's worth of memory).
-fn record_metrics() -> (Snapshotter, metrics::LocalRecorderGuard<'static>) {
-    let recorder: &'static DebuggingRecorder = Box::leak(Box::new(DebuggingRecorder::new()));
-    (recorder.snapshotter(), metrics::set_default_local_recorder(recorder))
-}
 
 /// The value of counter `name` of the pool named `pool` (0 before it is first incremented).
 fn counter(snapshotter: &Snapshotter, name: &str, pool: &str) -> u64 {

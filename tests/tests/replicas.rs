@@ -17,16 +17,10 @@ use dbkit::prelude::*;
 use dbkit::sqlx;
 use dbkit::{Backend, CallOptions, ReadFrom, ReplicaPosition, ReplicaState};
 use dbkit_test_servers::{Server, Servers};
-use dbkit_tests::{redis_url, replica_url, server_url, servers, unique_name};
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use dbkit_tests::{record_metrics, redis_url, replica_url, server_url, servers, unique_name};
+use metrics_util::debugging::{DebugValue, Snapshotter};
 
 static REPLICAS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A metrics recorder for this thread until the guard drops (leaked: a test's worth of memory).
-fn record_metrics() -> (Snapshotter, metrics::LocalRecorderGuard<'static>) {
-    let recorder: &'static DebuggingRecorder = Box::leak(Box::new(DebuggingRecorder::new()));
-    (recorder.snapshotter(), metrics::set_default_local_recorder(recorder))
-}
 
 /// `dbkit.replica.reads` since the last call (the recorder's snapshot takes what it reports): the
 /// reads routed to a replica, and to the primary.

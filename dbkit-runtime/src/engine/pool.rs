@@ -170,13 +170,16 @@ pub(crate) struct Pooled<DB: sqlx::Database> {
 }
 
 impl<DB: sqlx::Database> Pooled<DB> {
-    /// Closes the connection gracefully (the driver's goodbye, then the socket), in the background.
-    fn close_in_background(self) {
+    /// Closes the connection gracefully: the driver's goodbye, then the socket. It counts as open
+    /// until closed.
+    async fn close(self) {
         let Pooled { raw, _opened, .. } = self;
-        let close = async move {
-            let _ = raw.close().await;
-            drop(_opened);
-        };
+        let _ = raw.close().await;
+    }
+
+    /// [`close`](Self::close), in the background.
+    fn close_in_background(self) {
+        let close = self.close();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => drop(runtime.spawn(close)),
             // No runtime (dropped outside one): the socket closes with the connection.
@@ -349,8 +352,7 @@ pub(crate) struct IdleConnection<DB: sqlx::Database>(Pooled<DB>);
 impl<DB: sqlx::Database> IdleConnection<DB> {
     /// Closes it gracefully.
     pub(crate) async fn close(self) {
-        let Pooled { raw, _opened, .. } = self.0;
-        let _ = raw.close().await;
+        self.0.close().await;
     }
 }
 
