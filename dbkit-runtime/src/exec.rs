@@ -109,8 +109,8 @@ pub struct Call<'a> {
     /// statement at a time.
     #[cfg(feature = "_transactions")]
     unit: Option<Slot<'a>>,
-    /// The call's span (see [`crate::observe`]); `None` when nothing could want one, so a call
-    /// then makes, moves and drops no span at all.
+    /// The call's span (see [`crate::observe`]), entered while an attempt is polled; `None` when
+    /// nothing could want one, so a call then makes, moves and drops no span at all.
     span: Option<tracing::Span>,
     /// Where a read goes when the database has replicas.
     #[cfg_attr(not(feature = "_sql"), allow(dead_code))]
@@ -151,11 +151,15 @@ impl<'a> Call<'a> {
         }
     }
 
-    /// Records the call in `span` (from `call_span!` in the generated method): the statement's
-    /// text and, if it fails, its `error.type`.
-    pub fn traced(mut self, span: Option<tracing::Span>) -> Self {
+    /// Runs the call in `span` (from `call_span!` in the generated method): each attempt is polled
+    /// inside it, retries are events in it, and it records the statement's text and, if the call
+    /// fails, its `error.type`.
+    ///
+    /// The call holds its span and enters it itself, rather than the generated method wrapping its
+    /// loop in `Instrument`: with no span (nothing installed) there is then no span value to
+    /// clone, move or drop on the call path, only a branch per poll.
+    pub fn trace(&mut self, span: Option<tracing::Span>) {
         self.span = span;
-        self
     }
 
     /// The statement about to be sent, as `db.query.text` (placeholders, never values).
@@ -253,6 +257,15 @@ impl<'a> Call<'a> {
     /// the layers here would copy all of it, which costs more than the statement on SQLite.
     pub async fn attempt<T>(&self, attempt: Pin<&mut impl Future<Output = Result<T, Failure>>>) -> Result<T, Failure> {
         self.connected.store(false, Ordering::Relaxed);
+        // Inside the call's span, if it has one; with none, the attempt is polled as it is.
+        match &self.span {
+            None => self.cancellable(attempt).await,
+            Some(span) => self.cancellable(tracing::Instrument::instrument(attempt, span.clone())).await,
+        }
+    }
+
+    /// The attempt, abandoned if a force drain starts first (see [`Call::attempt`]).
+    async fn cancellable<T>(&self, attempt: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
         // In a unit of work the whole unit already runs inside the force drain's cancellation
         // (`Database::transaction`): one select for the unit rather than one per statement.
         #[cfg(feature = "_transactions")]
@@ -358,7 +371,11 @@ impl<'a> Call<'a> {
             Err(Failure::NotSent(error)) => (error, false),
             Err(Failure::Sent(error)) => (error, true),
         };
-        self.failed(error, sent).await
+        // Retry's events and the failure's, inside the call's span.
+        match self.span.clone() {
+            None => self.failed(error, sent).await,
+            Some(span) => tracing::Instrument::instrument(self.failed(error, sent), span).await,
+        }
     }
 
     // Out of line and cold: `finish` on success stays a match and a return.

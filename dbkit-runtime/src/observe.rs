@@ -397,7 +397,11 @@ pub(crate) fn describe() {
         "dbkit.connection.resets",
         "Connections returned with a reply still owed or a message queued, reset before reuse or closed."
     );
-    describe_gauge!("dbkit.replica.lag", Unit::Seconds, "How long ago the primary was at a position the replica has not replayed.");
+    describe_gauge!(
+        "dbkit.replica.lag",
+        Unit::Seconds,
+        "How long ago the primary was at a position the replica has not replayed."
+    );
     describe_gauge!("dbkit.replica.available", "1 while the replica serves reads, 0 while it is out.");
     describe_counter!("dbkit.replica.reads", "Generated reads routed, by where they went (replica or primary).");
     describe_counter!("dbkit.retries", "Failed attempts of generated calls that were tried again.");
@@ -421,12 +425,18 @@ pub(crate) fn describe() {
 /// built with its `log` feature (sqlx turns it on), a span no subscriber wants still evaluates
 /// every field and hands them to `log` while no subscriber has ever been set, and logs its every
 /// enter, exit and close — 35 ns a generated call, measured, even with no logger. With neither
-/// installed this is two relaxed loads, and the span is `Span::none()`.
+/// installed this is two relaxed loads, and there is no span.
+///
+/// Until a subscriber is first set (globally or scoped), `tracing`'s level filter is `OFF`, so
+/// only `log`'s level can admit the span; from then on, only `tracing`'s.
 #[doc(hidden)]
 #[inline]
 pub fn __spans_wanted() -> bool {
-    tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO
-        || (!tracing::dispatcher::has_been_set() && log::max_level() >= log::LevelFilter::Info)
+    if tracing::dispatcher::has_been_set() {
+        tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO
+    } else {
+        log::max_level() >= log::LevelFilter::Info
+    }
 }
 
 /// The span of one generated call, named by its query summary (`SELECT users`, a literal, so it

@@ -28,6 +28,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 
 const MARKER: &str = "HOSTILE-7f3a9c-marker";
 
@@ -48,8 +49,12 @@ impl AccountRepository {
     async fn by_note(&self, note: &str) -> dbkit::Result<Vec<Account>>;
 }
 
-/// A span's or an event's fields, by name, as text.
+/// A span's or an event's fields, by name, as text; under [`PARENT`], the name of the span it is
+/// in, if any.
 type FieldMap = BTreeMap<String, String>;
+
+/// The capture's own field: the name of the span a span or an event is in.
+const PARENT: &str = "(parent)";
 
 /// What the span capture saw: every span (name and fields, later records included) and every
 /// event (its fields), as text.
@@ -70,10 +75,13 @@ impl Visit for Fields<'_> {
     }
 }
 
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut fields = BTreeMap::new();
         attrs.record(&mut Fields(&mut fields));
+        if let Some(parent) = ctx.span(id).and_then(|span| span.parent()) {
+            fields.insert(PARENT.to_owned(), parent.name().to_owned());
+        }
         self.spans.lock().unwrap().insert(id.into_u64(), (attrs.metadata().name().to_owned(), fields));
     }
     fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
@@ -81,10 +89,13 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
             values.record(&mut Fields(fields));
         }
     }
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
         let mut fields = BTreeMap::new();
         event.record(&mut Fields(&mut fields));
         fields.insert("level".to_owned(), event.metadata().level().to_string());
+        if let Some(span) = ctx.event_span(event) {
+            fields.insert(PARENT.to_owned(), span.name().to_owned());
+        }
         self.events.lock().unwrap().push(fields);
     }
 }
@@ -92,6 +103,11 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
 impl Capture {
     fn spans_named(&self, name: &str) -> Vec<BTreeMap<String, String>> {
         self.spans.lock().unwrap().values().filter(|(n, _)| n == name).map(|(_, f)| f.clone()).collect()
+    }
+
+    /// The events whose message is `message`.
+    fn events_saying(&self, message: &str) -> Vec<FieldMap> {
+        self.events.lock().unwrap().iter().filter(|e| e.get("message").is_some_and(|m| m == message)).cloned().collect()
     }
 
     /// Everything the capture holds, as one text to search.
@@ -359,10 +375,54 @@ async fn a_retried_unit_of_work_is_counted_and_traced() {
     let transactions = capture.spans_named("transaction");
     assert_eq!(transactions.len(), 2, "{transactions:?}");
     assert_eq!(transactions[0].get("error.type").map(String::as_str), Some("timeout"));
-    assert_eq!(capture.spans_named("SELECT obs_accounts").len(), 2);
-    let retry_events =
-        capture.events.lock().unwrap().iter().filter(|e| e.get("message").is_some_and(|m| m == "retrying")).count();
-    assert_eq!(retry_events, 1);
+    let selects = capture.spans_named("SELECT obs_accounts");
+    assert_eq!(selects.len(), 2);
+    for select in &selects {
+        assert_eq!(select.get(PARENT).map(String::as_str), Some("transaction"), "{select:?}");
+    }
+    let retries = capture.events_saying("retrying");
+    assert_eq!(retries.len(), 1, "{retries:?}");
+}
+
+/// A generated call that fails and is tried again is still one span, named by its summary, with
+/// its retry and its failure as events inside it, and is marked failed. The failure: a pool of
+/// one connection, held, so each attempt times out waiting (nothing sent: safe to retry). The
+/// control: an event outside any call is seen outside any span, so "inside" is not a default.
+#[tokio::test]
+async fn a_retried_call_is_one_span_with_its_retries_inside() {
+    let (snapshotter, _metrics) = record_metrics();
+    let (capture, _spans) = capture_spans();
+    let Some(db) = dbkit_tests::connect_configured(Backend::Postgres, |c: DatabaseConfig| {
+        c.pool_size(1).max_overflow(0).pool_timeout(Duration::from_millis(100))
+    })
+    .await
+    else {
+        return;
+    };
+    fresh_table(&db).await;
+    let policy = dbkit::retry::RetryPolicy::default().max_attempts(2);
+    let repo = AccountRepository::new(&db).with_options(dbkit::CallOptions::new().retry(policy));
+    let held = db.session::<dbkit::sqlx::Postgres>().await.unwrap();
+    let error = repo.count().await.unwrap_err();
+    drop(held);
+    assert_eq!(error.category(), dbkit::ErrorCategory::Timeout, "{error}");
+    tracing::info!("outside any call");
+
+    let counts: Vec<_> = capture.spans_named("SELECT obs_accounts");
+    assert_eq!(counts.len(), 1, "one span for both attempts: {counts:?}");
+    assert_eq!(counts[0].get("error.type").map(String::as_str), Some("timeout"), "{counts:?}");
+    assert_eq!(counts[0].get("otel.status_code").map(String::as_str), Some("ERROR"), "{counts:?}");
+    for message in ["retrying", "call failed"] {
+        let events = capture.events_saying(message);
+        assert_eq!(events.len(), 1, "{message}: {events:?}");
+        assert_eq!(events[0].get(PARENT).map(String::as_str), Some("SELECT obs_accounts"), "{message}: {events:?}");
+    }
+    let outside = capture.events_saying("outside any call");
+    assert_eq!(outside.len(), 1);
+    assert_eq!(outside[0].get(PARENT), None, "{outside:?}");
+    let recorded = metrics(&snapshotter);
+    let retries = find(&recorded, "dbkit.retries", &[("error.type", "timeout"), ("db.system.name", "postgresql")]);
+    assert!(matches!(retries.as_slice(), [m] if m.value == DebugValue::Counter(1)), "{retries:?}");
 }
 
 /// A drain: the state gauge goes to closed (2), and its duration is recorded with its mode.
@@ -421,9 +481,13 @@ async fn the_cache_counts_its_decisions() {
     assert_eq!(counter("dbkit.cache.misses"), 2, "{recorded:?}");
     assert_eq!(counter("dbkit.cache.hits"), 2, "{recorded:?}");
     assert_eq!(counter("dbkit.cache.redis_failures"), 0, "{recorded:?}");
-    let outcomes: Vec<String> =
-        capture.events.lock().unwrap().iter().filter_map(|e| e.get("dbkit.cache.outcome").cloned()).collect();
-    assert_eq!(outcomes, ["filled", "filled", "hit", "hit"], "{:?}", capture.events.lock().unwrap());
+    let decisions: Vec<FieldMap> =
+        capture.events.lock().unwrap().iter().filter(|e| e.contains_key("dbkit.cache.outcome")).cloned().collect();
+    let outcomes: Vec<&str> = decisions.iter().map(|e| e["dbkit.cache.outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["filled", "filled", "hit", "hit"], "{decisions:?}");
+    for decision in &decisions {
+        assert_eq!(decision.get(PARENT).map(String::as_str), Some("SELECT obs_cached"), "{decision:?}");
+    }
     // Per read, the cached `get_by_username` and, inside it, the cached `get` by the key it found.
     assert_eq!(capture.spans_named("SELECT obs_cached").iter().filter(|s| s.contains_key("dbkit.cached")).count(), 4);
     let everything = format!("{recorded:?}\n{}", capture.text());

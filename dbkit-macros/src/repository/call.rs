@@ -39,30 +39,23 @@ pub(crate) fn call_loop(
         call.extend(quote!(.unique_keys(Self::__DBKIT_UNIQUE_KEYS)));
     }
     // The `Operation` is a `static` of the method: it caches the method's metric handle. The span
-    // is made here, in the method, so that each method is its own callsite, named by its summary.
-    // The attempt's type is inferred from the method's return type through `finish`.
+    // is made here, in the method, so that each method is its own callsite, named by its summary;
+    // the call holds it and enters it around each attempt (`Call::trace`). The attempt's type is
+    // inferred from the method's return type through `finish`.
     quote! {
         static __DBKIT_OPERATION: #p::Operation =
             #p::Operation::new(#repository, #method, #p::OpKind::#kind, #name, #collection);
-        let __call = #call;
-        let __span = #p::call_span!(#summary, __call, #name, #collection);
-        let mut __call = __call.traced(::core::clone::Clone::clone(&__span));
-        let __calls = async {
-            loop {
-                // Pinned in place, not moved into `attempt`: see `Call::attempt`.
-                let __outcome = {
-                    let __attempt = ::core::pin::pin!(async { #attempt });
-                    __call.attempt(__attempt).await
-                };
-                if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
-                    break __result;
-                }
+        let mut __call = #call;
+        __call.trace(#p::call_span!(#summary, __call, #name, #collection));
+        loop {
+            // Pinned in place, not moved into `attempt`: see `Call::attempt`.
+            let __outcome = {
+                let __attempt = ::core::pin::pin!(async { #attempt });
+                __call.attempt(__attempt).await
+            };
+            if let ::core::option::Option::Some(__result) = __call.finish(__outcome).await {
+                break __result;
             }
-        };
-        // With nothing that could want a span there is none: the loop runs as it is.
-        match __span {
-            ::core::option::Option::None => __calls.await,
-            ::core::option::Option::Some(__span) => #p::Instrument::instrument(__calls, __span).await,
         }
     }
 }
