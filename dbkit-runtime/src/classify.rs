@@ -210,6 +210,7 @@ code_table! {
         51 => Timeout, "timeout occurred while waiting for a resource";
         4021 => Timeout, "timeout occurred while waiting to lock object";
         1013 => Timeout, "user requested cancel of current operation (also a call timeout)";
+        24457 => Timeout, "OCISessionGet() could not find a free session in the specified timeout period: the pool's wait (`pool_timeout`) ran out";
         3113 => Connection, "end-of-file on communication channel";
         3114 => Connection, "not connected to ORACLE";
         3135 => Connection, "connection lost contact";
@@ -1102,6 +1103,8 @@ mod tests {
         let dpi = |message: &str| {
             Error::Oracle(oracle::Error::DpiError(oracle::DbError::new(0, 0, message, "dpiConn_create", "connect")))
         };
+        // A session pool's timed wait that ran out: nothing was sent, and it may be retried.
+        assert_eq!(oci(24457).category(), Timeout);
         assert_eq!(dpi("DPI-1010: not connected").category(), Connection);
         assert_eq!(dpi("DPI-1067: call timeout of 1000 ms exceeded with ORA-3156").category(), Timeout);
         assert_eq!(dpi("DPI-1080: connection was closed by ORA-3113").category(), Connection);

@@ -12,8 +12,8 @@
 //! | `db.client.connection.max`, `.idle.max`, `.idle.min` | gauge | pool name |
 //! | `db.client.connection.pending_requests` | gauge | pool name |
 //! | `db.client.connection.timeouts` | counter | pool name |
-//! | `db.client.connection.wait_time`, `.use_time` | histogram, s | pool name (not on SQLite: its engine has no pool to wait on) |
-//! | `db.client.connection.create_time` | histogram, s | pool name (PostgreSQL, MySQL; SQLite's raw sessions) |
+//! | `db.client.connection.wait_time`, `.use_time` | histogram, s | pool name (PostgreSQL, MySQL, Oracle; not SQLite's generated calls: its engine has no pool to wait on) |
+//! | `db.client.connection.create_time` | histogram, s | pool name (PostgreSQL, MySQL; SQLite's raw sessions; not Oracle: ODPI-C opens its sessions itself) |
 //! | `dbkit.connection.pings` | counter: pings before a checkout (a connection idle past the window) | pool name |
 //! | `dbkit.connection.resets` | counter: connections given back unclean (a cancelled statement, a dropped transaction) | pool name |
 //! | `dbkit.replica.lag` | gauge, s | pool name, `server.address` (the replica's host) |
@@ -24,6 +24,10 @@
 //! | `dbkit.drain.state` | gauge: 0 open, 1 draining, 2 closed | pool name |
 //! | `dbkit.drain.duration` | histogram, s | pool name, `dbkit.drain.mode` |
 //! | `dbkit.cache.hits`, `.misses`, `.refused_fills`, `.lease_waits`, `.redis_failures` | counter | `dbkit.cache.name` |
+//!
+//! ClickHouse has no `db.client.connection.*` metrics: its connections are hyper's, inside the
+//! `clickhouse` crate's client, which dbkit neither sizes nor sees. Oracle's counts by state are
+//! ODPI-C's session pool's own.
 //!
 //! The pool name is the database's registered name; `db.namespace` is the database on the server
 //! (the URL's path, or the SQLite file). `error.type` is the failure's [`ErrorCategory`](crate::ErrorCategory), never
@@ -51,7 +55,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-#[cfg(feature = "_sql")]
+#[cfg(any(feature = "_sql", feature = "oracle"))]
 use std::time::Instant;
 
 use metrics::{Counter, Gauge, Histogram, Label, Unit};
@@ -105,6 +109,8 @@ pub(crate) struct Telemetry {
     /// A recorder was installed when the database connected: only then are clocks read and
     /// handles touched on the call path (see [`recorder_installed`]).
     recording: bool,
+    /// The backend has a pool dbkit sizes and sees (not ClickHouse).
+    pooled: bool,
     pub(crate) system: &'static str,
     pub(crate) namespace: String,
     pub(crate) server_address: String,
@@ -117,8 +123,8 @@ pub(crate) struct Telemetry {
     open: AtomicU32,
 }
 
-// Only sqlx's pools are observed: without a SQL backend the acquire side is unused.
-#[cfg_attr(not(feature = "_sql"), allow(dead_code))]
+// Only sqlx's and Oracle's pools are waited on: without them the acquire side is unused.
+#[cfg_attr(not(any(feature = "_sql", feature = "oracle")), allow(dead_code))]
 struct PoolMetrics {
     idle: Gauge,
     used: Gauge,
@@ -131,33 +137,37 @@ struct PoolMetrics {
 
 impl Telemetry {
     pub(crate) fn new(name: &str, config: &DatabaseConfig, system: &'static str) -> Telemetry {
-        let pool = |metric: &'static str| (metric, vec![Label::new("db.client.connection.pool.name", name.to_owned())]);
-        let gauge = |metric| {
-            let (metric, labels) = pool(metric);
-            metrics::gauge!(metric, labels)
-        };
+        let pool_name = || vec![Label::new("db.client.connection.pool.name", name.to_owned())];
+        describe();
+        // ClickHouse's connections are hyper's, inside the `clickhouse` crate's client: dbkit
+        // neither sizes nor sees them, so it registers no pool metric rather than make one up.
+        let pooled = config.backend() != Backend::ClickHouse;
+        let gauge = |metric: &'static str| if pooled { metrics::gauge!(metric, pool_name()) } else { Gauge::noop() };
+        let counter =
+            |metric: &'static str| if pooled { metrics::counter!(metric, pool_name()) } else { Counter::noop() };
+        let histogram =
+            |metric: &'static str| if pooled { metrics::histogram!(metric, pool_name()) } else { Histogram::noop() };
         let state = |state: &'static str| {
+            if !pooled {
+                return Gauge::noop();
+            }
             metrics::gauge!("db.client.connection.count", "db.client.connection.pool.name" => name.to_owned(),
                 "db.client.connection.state" => state)
         };
-        describe();
-        let max = config.max_connections();
-        let min = config.get_pool_size().min(max);
-        gauge("db.client.connection.max").set(max);
-        gauge("db.client.connection.idle.max").set(max);
-        gauge("db.client.connection.idle.min").set(min);
+        if pooled {
+            let max = config.max_connections();
+            let min = config.get_pool_size().min(max);
+            gauge("db.client.connection.max").set(max);
+            gauge("db.client.connection.idle.max").set(max);
+            gauge("db.client.connection.idle.min").set(min);
+        }
         let (namespace, server_address) = config.telemetry_target();
-        let (metric, labels) = pool("db.client.connection.timeouts");
-        let timeouts = metrics::counter!(metric, labels);
-        let (metric, labels) = pool("db.client.connection.wait_time");
-        let wait_time = metrics::histogram!(metric, labels);
-        let (metric, labels) = pool("db.client.connection.use_time");
-        let use_time = metrics::histogram!(metric, labels);
-        let drain_state = gauge("dbkit.drain.state");
+        let drain_state = metrics::gauge!("dbkit.drain.state", pool_name());
         drain_state.set(0.0);
         Telemetry {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             recording: recorder_installed(),
+            pooled,
             system,
             namespace,
             server_address,
@@ -166,9 +176,9 @@ impl Telemetry {
                 idle: state("idle"),
                 used: state("used"),
                 pending: gauge("db.client.connection.pending_requests"),
-                timeouts,
-                wait_time,
-                use_time,
+                timeouts: counter("db.client.connection.timeouts"),
+                wait_time: histogram("db.client.connection.wait_time"),
+                use_time: histogram("db.client.connection.use_time"),
                 drain_state,
             },
             operations: Mutex::new(Vec::new()),
@@ -192,7 +202,7 @@ impl Telemetry {
     }
 
     /// A session is about to wait for a connection: when, if a recorder is installed.
-    #[cfg(feature = "_sql")]
+    #[cfg(any(feature = "_sql", feature = "oracle"))]
     pub(crate) fn acquiring(&self) -> Option<Instant> {
         if !self.recording {
             return None;
@@ -204,7 +214,7 @@ impl Telemetry {
     /// The wait for a connection that began at `started` ended (`got` one or not, `timed_out` or
     /// not); `open` is how many connections the pool holds now. Returns when, for
     /// [`released`](Telemetry::released).
-    #[cfg(feature = "_sql")]
+    #[cfg(any(feature = "_sql", feature = "oracle"))]
     pub(crate) fn acquired(&self, started: Instant, got: bool, timed_out: bool, open: u32) -> Instant {
         let now = Instant::now();
         self.pool.pending.decrement(1.0);
@@ -233,7 +243,7 @@ impl Telemetry {
 
     /// The connections open and idle, as the engine counts them (at connect).
     pub(crate) fn connections(&self, open: u32, idle: u32) {
-        if self.recording {
+        if self.recording && self.pooled {
             self.open.store(open, Ordering::Relaxed);
             self.set_counts(open, open.saturating_sub(idle));
             self.pool.pending.set(0.0);

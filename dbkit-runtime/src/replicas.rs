@@ -45,6 +45,7 @@ tokio::task_local! {
 /// Runs `work` with every routed read in it sent to the primary. A cache fill runs so: a replica
 /// behind a write that has just invalidated the key would otherwise put the older row back in the
 /// cache, until its TTL.
+#[cfg(feature = "redis")]
 pub(crate) fn on_primary<F: Future>(work: F) -> impl Future<Output = F::Output> {
     ON_PRIMARY.scope((), work)
 }

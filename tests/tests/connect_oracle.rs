@@ -52,3 +52,42 @@ async fn live_connect_health_info_and_a_round_trip() {
     drop(session);
     assert_eq!(db.sessions_in_flight(), 0);
 }
+
+/// The pool's metrics on Oracle (ODPI-C's session pool): each session's wait and use timed, the
+/// counts by state from ODPI-C, the limits as configured; and a pool timeout (`ORA-24457`) is a
+/// `Timeout`, counted. Its control is the first session: it waits, and is not counted a timeout.
+#[tokio::test]
+async fn live_pool_metrics() {
+    use metrics_util::debugging::DebugValue;
+    let (snapshotter, _metrics) = dbkit_tests::record_metrics();
+    let Some(db) = dbkit_tests::connect_configured(Backend::Oracle, |c: DatabaseConfig| {
+        c.pool_size(1).max_overflow(0).pool_timeout(std::time::Duration::from_millis(300))
+    })
+    .await
+    else {
+        return;
+    };
+    let held = db.oracle().await.unwrap();
+    let error = db.oracle().await.unwrap_err();
+    assert_eq!(error.category(), ErrorCategory::Timeout, "{error}");
+    drop(held);
+    let snapshot = snapshotter.snapshot().into_vec();
+    let pool_metric = |name: &str| {
+        snapshot
+            .iter()
+            .filter(|(key, ..)| {
+                key.key().name() == name
+                    && key.key().labels().any(|l| l.key() == "db.client.connection.pool.name" && l.value() == db.name())
+            })
+            .map(|(.., value)| value)
+            .collect::<Vec<&DebugValue>>()
+    };
+    let samples = |values: Vec<&DebugValue>| {
+        values.iter().map(|v| if let DebugValue::Histogram(s) = v { s.len() } else { 0 }).sum::<usize>()
+    };
+    assert_eq!(pool_metric("db.client.connection.timeouts"), [&DebugValue::Counter(1)]);
+    assert_eq!(samples(pool_metric("db.client.connection.wait_time")), 2, "both waits timed");
+    assert_eq!(samples(pool_metric("db.client.connection.use_time")), 1, "the one session used");
+    assert_eq!(pool_metric("db.client.connection.max"), [&DebugValue::Gauge(1.0.into())]);
+    assert_eq!(pool_metric("db.client.connection.count").len(), 2, "idle and used");
+}

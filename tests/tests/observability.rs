@@ -515,3 +515,50 @@ async fn a_database_connected_with_no_recorder_records_nothing() {
     let samples: usize = durations.iter().map(|m| histogram_count(m)).sum();
     assert_eq!(samples, 1, "only the database connected under the recorder records its get: {durations:?}");
 }
+
+#[derive(Debug, Clone, PartialEq, Repository)]
+#[database(clickhouse)]
+#[repository(table = "obs_events")]
+pub struct Event {
+    #[key]
+    pub id: u64,
+    #[unique]
+    pub name: String,
+}
+
+/// ClickHouse: each generated call records its duration and has its span, labelled `clickhouse`;
+/// and no pool metric is made up. Its connections are hyper's, inside the `clickhouse` crate's
+/// client, which dbkit neither sizes nor sees. The control: the same recorder holds a SQLite
+/// database's pool limits, connected alongside.
+#[tokio::test]
+async fn clickhouse_records_its_calls_and_no_pool() {
+    let (snapshotter, _metrics) = record_metrics();
+    let (capture, _spans) = capture_spans();
+    let Some(db) = dbkit_tests::connect(Backend::ClickHouse).await else { return };
+    let control = dbkit_tests::connect(Backend::Sqlite).await.unwrap();
+    db.drop_table::<Event>().await.unwrap();
+    db.create_table::<Event>().await.unwrap();
+    let repo = EventRepository::new(&db);
+    repo.create_many(&[NewEvent { id: 1, name: MARKER.to_owned() }]).await.unwrap();
+    assert!(repo.get(1).await.unwrap().is_some());
+    assert!(repo.get_by_name(MARKER).await.unwrap().is_some());
+    let recorded = metrics(&snapshotter);
+
+    let durations = find(&recorded, "db.client.operation.duration", &[("db.system.name", "clickhouse")]);
+    let by_verb = |verb: &str| -> usize {
+        durations.iter().filter(|m| m.labels["db.operation.name"] == verb).map(|m| histogram_count(m)).sum()
+    };
+    assert_eq!((by_verb("INSERT"), by_verb("SELECT")), (1, 2), "{durations:?}");
+    assert_eq!(capture.spans_named("SELECT obs_events").len(), 2);
+    for (name, pool) in [(db.name(), false), (control.name(), true)] {
+        let limits = find(&recorded, "db.client.connection.max", &[("db.client.connection.pool.name", name)]);
+        assert_eq!(!limits.is_empty(), pool, "{name}: {limits:?}");
+    }
+    let pool_metrics: Vec<_> = recorded
+        .iter()
+        .filter(|m| m.name.starts_with("db.client.connection.") && m.labels.values().any(|v| v == db.name()))
+        .collect();
+    assert!(pool_metrics.is_empty(), "{pool_metrics:?}");
+    let everything = format!("{recorded:?}\n{}", capture.text());
+    assert!(!everything.contains(MARKER), "the bound marker was recorded:\n{everything}");
+}

@@ -217,7 +217,7 @@ impl InFlight {
     }
 
     /// It holds a pooled connection from `at` until it is dropped.
-    #[cfg(feature = "_sql")]
+    #[cfg(any(feature = "_sql", feature = "oracle"))]
     pub(crate) fn checked_out(&mut self, at: Instant) {
         self.checked_out = Some(at);
     }

@@ -12,7 +12,8 @@
 //! header by the crate and never appears in the URL it keeps.
 //!
 //! The crate pools HTTP connections inside hyper; dbkit does not size that pool, so `pool_size` and
-//! friends do not apply, and [`DatabaseInfo`](crate::DatabaseInfo) reports no pool figures.
+//! friends do not apply, and [`DatabaseInfo`](crate::DatabaseInfo) reports no pool figures (nor
+//! the metrics any `db.client.connection.*`: see [`crate::observe`]).
 
 mod inserter;
 pub mod row;

@@ -231,9 +231,26 @@ impl Database {
                 database: self.name().to_owned(),
             });
         };
-        let in_flight = self.tracker().enter(self.name())?;
+        let mut in_flight = self.tracker().enter(self.name())?;
         let pool = pool.clone();
-        let conn = blocking(move || Ok(pool.get()?)).await?;
+        let telemetry = self.telemetry();
+        let Some(started) = telemetry.acquiring() else {
+            // No recorder: nothing to time.
+            let conn = blocking(move || Ok(pool.get()?)).await?;
+            return Ok(OracleSession { conn: Arc::new(conn), in_flight: Arc::new(in_flight), queued: None });
+        };
+        // The wait, a timeout (`ORA-24457`: `pool_timeout` ran out) and the checkout go to the
+        // pool's metrics; ODPI-C counts the sessions open, asked on the same blocking thread.
+        // (ODPI-C opens sessions itself, so there is no `create_time` to take.)
+        let (got, open) = blocking(move || {
+            let got = pool.get().map_err(Error::from);
+            Ok((got, pool.open_count().unwrap_or(0)))
+        })
+        .await?;
+        let timed_out = matches!(&got, Err(e) if e.category() == crate::ErrorCategory::Timeout);
+        let at = telemetry.acquired(started, got.is_ok(), timed_out, open);
+        let conn = got?;
+        in_flight.checked_out(at);
         Ok(OracleSession { conn: Arc::new(conn), in_flight: Arc::new(in_flight), queued: None })
     }
 }
