@@ -353,7 +353,7 @@ fn writes_hand_their_call_the_unique_keys_and_reads_do_not() {
         // `Operation` and `Call`, up to its span) hand it the keys.
         let mut calls = Vec::new();
         for call in out.split("static __DBKIT_OPERATION").skip(1) {
-            let statement = &call[..call.find("let __span").unwrap()];
+            let statement = &call[..call.find("__call . trace (").unwrap()];
             let arguments = &statement[statement.find("Operation :: new (").unwrap()..];
             let method = arguments.split('"').nth(3).unwrap();
             let write = statement.contains("OpKind :: Write");

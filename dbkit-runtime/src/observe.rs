@@ -55,8 +55,9 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+// The pool's waits and uses are timed on the call's clock (see `retry::Attempts`).
 #[cfg(any(feature = "_sql", feature = "oracle"))]
-use std::time::Instant;
+use quanta::Instant;
 
 use metrics::{Counter, Gauge, Histogram, Label, Unit};
 

@@ -5,20 +5,23 @@
 //! thread aside), one process, three parts:
 //!
 //! 1. **Nothing installed**: the hooks alone. They cannot be taken out at run time, so they are
-//!    timed directly, before any recorder or subscriber exists in the process: batches of 1 000
-//!    iterations of what a call adds, minus the same loop without it (polling the same bare
-//!    future), the median of the per-batch differences. A database asks once, when it connects,
-//!    whether a recorder is installed ([`recorder_installed`](dbkit::observe::recorder_installed));
-//!    with none, every metrics hook is one branch on that answer and no clock is read. *Call*:
-//!    that branch in `finish`, the question whether a span is wanted (`spans_wanted`), the span
-//!    `call_span!` makes then (`None`) and its clone, the `db.query.text` branch, and the branch
-//!    that polls the call without `Instrument` when there is no span, then dropped. *Pool*
-//!    (`Telemetry::acquiring`, `InFlight`'s drop; the sqlx backends', printed apart, as SQLite's
-//!    engine has no pool checkout to time): the branch on the way in, and the one on the way out
-//!    on an empty checkout time. Not counted, as they cannot be taken apart from the call: the
-//!    span's slot in `Call` (a larger future). Printed as a fraction of side A's `get` in part 2,
-//!    with the cost of one clock read beside it; and, for comparison, the same hooks with
-//!    `recording` set (what they cost with a recorder, on no-op handles).
+//!    timed on a model, before any recorder or subscriber exists in the process: batches of 1 000
+//!    iterations of what a call adds, minus the same without it, the median of the per-batch
+//!    differences. A database asks once, when it connects, whether a recorder is installed
+//!    ([`recorder_installed`](dbkit::observe::recorder_installed)); with none, every metrics hook
+//!    is one branch on that answer and no clock is read for it. *Call*: the generated call loop
+//!    (an async loop over `attempt` and `finish` on a stand-in for `Call`, the attempt's poll out
+//!    of line as a generated method's is) with the hooks `Call` has — the question whether a span
+//!    is wanted (`spans_wanted`) and the span slot it fills (`None`), the branch in `attempt` that
+//!    polls the attempt in no span when there is none, the `db.query.text` branch, the branch in
+//!    `finish`, the slot dropped — against the same loop without them. *Pool* (`Telemetry::
+//!    acquiring`, `InFlight`'s drop; the sqlx backends', printed apart, as SQLite's engine has no
+//!    pool checkout to time): the branch on the way in, and the one on the way out on an empty
+//!    checkout time, against the bare polling. Printed as a fraction of side A's `get` in part 2,
+//!    with the cost of one read of the calls' clock (`quanta`'s) beside it; and, for comparison,
+//!    the same hooks with `recording` set: on no-op handles (dbkit's part of what a recorder
+//!    costs: the branch taken, the clock read, the handle found) and on metrics-util's histogram
+//!    (with the recorder's own work, storing the sample).
 //! 2. **A recorder**: `metrics_util`'s `DebuggingRecorder` (its histograms are the lock-free
 //!    buckets the Prometheus exporter keeps; drained every 1 000 rounds, as a scrape would), no
 //!    subscriber. A database binds its metric handles when it connects and a method its duration
@@ -196,10 +199,15 @@ async fn main() {
 
     // 1. Nothing installed: the hooks alone, as a database connected now has them; and the same
     //    with the clocks read, as before a database asked.
-    let hooks = Hooks::new(polls_per_get as u32, dbkit::observe::recorder_installed());
+    let hooks = Hooks::new(polls_per_get as u32, dbkit::observe::recorder_installed(), None);
     assert!(!hooks.recording, "no recorder is installed yet");
     let none = hooks_alone(&hooks, batches);
-    let clocked = hooks_alone(&Hooks::new(polls_per_get as u32, true), batches / 4);
+    //    And with a recorder: dbkit's part (the branch taken, the clock read, the handle found)
+    //    on no-op handles; then with metrics-util's histogram, which records each duration.
+    let clocked = hooks_alone(&Hooks::new(polls_per_get as u32, true, None), batches / 4);
+    let bucket_recorder = DebuggingRecorder::new();
+    let bucketed = hooks_alone(&Hooks::new(polls_per_get as u32, true, Some(&bucket_recorder)), batches / 4);
+    drop(bucket_recorder);
 
     // 2. A, A′ (control) and B (recorder), the same keys, the order cycling through all six.
     const ORDERS: [[u8; 3]; 6] = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
@@ -256,7 +264,7 @@ async fn main() {
     println!(
         "none: hooks {:.1} ns per get (IQR {:.1}–{:.1}; call {:.1} + pool {:.1}; a clock read {:.1}; \
          {polls_per_get} polls instrumented; medians of {batches} batches of {BATCH}) = {:.3} % of A's {:.2} µs get; \
-         with the clocks read {:.1} ns = {:.3} %",
+         with a recorder: dbkit's part {:.1} ns = {:.3} %, with metrics-util's histogram recording {:.1} ns = {:.3} %",
         none.all.0,
         none.all.1,
         none.all.2,
@@ -267,6 +275,8 @@ async fn main() {
         a_median.as_secs_f64() * 1e6,
         clocked.all.0,
         clocked.all.0 / (a_median.as_secs_f64() * 1e9) * 100.0,
+        bucketed.all.0,
+        bucketed.all.0 / (a_median.as_secs_f64() * 1e9) * 100.0,
     );
     println!("{}", b_over_a.report("recorder B/A", "B", "A"));
     println!("{}", twin_over_a.report("control A'/A", "A'", "A"));
@@ -351,7 +361,15 @@ struct Hooks {
 }
 
 impl Hooks {
-    fn new(polls: u32, recording: bool) -> Hooks {
+    /// With `recorder`, the handles are its own (and `recording` is set), else no-op ones.
+    fn new(polls: u32, recording: bool, recorder: Option<&DebuggingRecorder>) -> Hooks {
+        match recorder {
+            Some(recorder) => metrics::with_local_recorder(recorder, || Hooks::registered(polls, true)),
+            None => Hooks::registered(polls, recording),
+        }
+    }
+
+    fn registered(polls: u32, recording: bool) -> Hooks {
         let operation = OnceLock::new();
         operation
             .get_or_init(|| (7, metrics::histogram!("db.client.operation.duration", "db.system.name" => "sqlite")));
@@ -422,7 +440,7 @@ impl BareCall<'_> {
 struct HookedCall<'h> {
     hooks: &'h Hooks,
     span: Option<tracing::Span>,
-    started: Instant,
+    started: quanta::Instant,
 }
 
 impl HookedCall<'_> {
@@ -487,7 +505,7 @@ fn bare_loop(h: &Hooks) {
 
 /// The call's hooks in the same loop, as the generated method has them.
 #[inline(never)]
-fn call_hooks(h: &Hooks, started: Instant) {
+fn call_hooks(h: &Hooks, started: quanta::Instant) {
     run_to_end(async {
         let mut call = HookedCall { hooks: h, span: None, started };
         call.trace(if !dbkit::__private::spans_wanted() {
@@ -536,13 +554,13 @@ fn pool_hooks(h: &Hooks) {
 /// `Telemetry::acquiring` and `acquired`, and `InFlight::checked_out`: when the connection was
 /// taken.
 #[inline(always)]
-fn pool_acquired(h: &Hooks) -> Option<Instant> {
+fn pool_acquired(h: &Hooks) -> Option<quanta::Instant> {
     if !black_box(h.recording) {
         return None;
     }
     h.pending.increment(1.0);
-    let started = Instant::now();
-    let now = Instant::now();
+    let started = quanta::Instant::now();
+    let now = quanta::Instant::now();
     let size = h.pool_size.load(Relaxed);
     h.pending.decrement(1.0);
     h.wait_time.record(now.duration_since(started));
@@ -558,7 +576,7 @@ fn pool_acquired(h: &Hooks) -> Option<Instant> {
 
 /// `InFlight`'s drop: `Telemetry::released`.
 #[inline(always)]
-fn pool_released(h: &Hooks, checked_out: Option<Instant>) {
+fn pool_released(h: &Hooks, checked_out: Option<quanta::Instant>) {
     if let Some(at) = checked_out {
         h.use_time.record(at.elapsed());
         let used = h.in_use.fetch_sub(1, Relaxed).saturating_sub(1);
@@ -570,7 +588,7 @@ fn pool_released(h: &Hooks, checked_out: Option<Instant>) {
 /// One clock read, around the same polling: what most of the hooks are.
 #[inline(never)]
 fn clock(h: &Hooks) {
-    black_box(Instant::now());
+    black_box(quanta::Instant::now());
     run_to_end(Polls(h.polls - 1));
 }
 
@@ -586,7 +604,7 @@ struct HooksAlone {
 
 /// Part 1: each variant's batch minus the bare loop's in the same round, the order rotating.
 fn hooks_alone(h: &Hooks, batches: usize) -> HooksAlone {
-    let started = Instant::now();
+    let started = quanta::Instant::now();
     let batch = |variant: usize| {
         let t = Instant::now();
         for _ in 0..BATCH {

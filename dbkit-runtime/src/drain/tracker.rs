@@ -6,7 +6,6 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -206,7 +205,7 @@ impl SessionTracker {
 pub(crate) struct InFlight {
     tracker: Arc<SessionTracker>,
     /// When it got its pooled connection, for `db.client.connection.use_time`.
-    checked_out: Option<Instant>,
+    checked_out: Option<quanta::Instant>,
 }
 
 impl InFlight {
@@ -218,7 +217,7 @@ impl InFlight {
 
     /// It holds a pooled connection from `at` until it is dropped.
     #[cfg(any(feature = "_sql", feature = "oracle"))]
-    pub(crate) fn checked_out(&mut self, at: Instant) {
+    pub(crate) fn checked_out(&mut self, at: quanta::Instant) {
         self.checked_out = Some(at);
     }
 }

@@ -46,7 +46,11 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The TSC rather than `clock_gettime`: a connection is stamped on every return and checked on
+// every checkout (see `retry::Attempts` for what the two clocks cost).
+use quanta::Instant;
 
 use deadpool::managed::{self, Metrics, Object, PoolConfig, QueueMode, RecycleError, RecycleResult, Timeouts};
 use futures_util::FutureExt;
