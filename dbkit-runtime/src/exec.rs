@@ -157,7 +157,7 @@ impl<'a> Call<'a> {
     ///
     /// The call holds its span and enters it itself, rather than the generated method wrapping its
     /// loop in `Instrument`: with no span (nothing installed) there is then no span value to
-    /// clone, move or drop on the call path, only a branch per poll.
+    /// clone, move or drop on the call path, only a branch per attempt.
     pub fn trace(&mut self, span: Option<tracing::Span>) {
         self.span = span;
     }
